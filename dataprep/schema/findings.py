@@ -1,0 +1,85 @@
+"""The one findings model every output format renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+@dataclass(slots=True)
+class Finding:
+    """One problem at one place: a stable rule id, its kebab-case name, and where it is.
+
+    ``line`` is the 1-based line of the input file (0 when the finding is about the file as a
+    whole, e.g. DP100), ``column`` 1-based where known, ``pointer`` a JSON pointer into the
+    example (``/messages/2/content``).
+    """
+
+    rule: str
+    name: str
+    severity: Severity
+    path: str
+    line: int
+    message: str
+    column: int | None = None
+    pointer: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity.value,
+            "path": self.path,
+            "line": self.line,
+            "message": self.message,
+        }
+        if self.column is not None:
+            d["column"] = self.column
+        if self.pointer is not None:
+            d["pointer"] = self.pointer
+        return d
+
+
+def make_finding(
+    rule: str,
+    path: str,
+    line: int,
+    message: str,
+    *,
+    column: int | None = None,
+    pointer: str | None = None,
+    severity: Severity | str | None = None,
+) -> Finding:
+    """Build a finding for a catalog rule; name and default severity come from the catalog."""
+    from dataprep.schema.catalog import get_rule
+
+    r = get_rule(rule)
+    sev = Severity(severity) if severity is not None else r.severity
+    return Finding(rule, r.name, sev, path, line, message, column, pointer)
+
+
+@dataclass(slots=True)
+class Counts:
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+    def add(self, f: Finding) -> None:
+        if f.severity is Severity.ERROR:
+            self.errors += 1
+        elif f.severity is Severity.WARNING:
+            self.warnings += 1
+        else:
+            self.infos += 1
+        self.by_rule[f.rule] = self.by_rule.get(f.rule, 0) + 1

@@ -1,0 +1,1 @@
+"""Data tables (TOML): rule presets, model limits and prices. Each table carries its sources and dates."""
