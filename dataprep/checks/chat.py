@@ -1,0 +1,334 @@
+"""DP200-DP221: the structure of one OpenAI chat (SFT) or preference (DPO) example.
+
+Each function takes one parsed record and a Sink, and is pure: no I/O, no state across lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from dataprep.checks.base import Sink, pointer_escape, short, type_name
+from dataprep.checks.content import check_text
+from dataprep.schema.limits import provider_limits
+
+CHAT_TOP_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
+DPO_TOP_KEYS = frozenset({"input", "preferred_output", "non_preferred_output"})
+DPO_INPUT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls"})
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal"})
+PART_TYPES = frozenset({"text", "image_url"})
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+IMAGE_URL = re.compile(r"(?:https?://\S+|data:image/(?:jpeg|jpg|png|webp|gif);base64,[A-Za-z0-9+/=\s]+)\Z", re.I)
+MAX_IMAGES = provider_limits()["max_images_per_example"]
+
+# Role shorthand for the role pattern column (s,u,a,t,...).
+ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
+
+
+def check_chat(rec: dict, sink: Sink) -> None:
+    """Every structural and content rule of one OpenAI chat SFT example."""
+    for k in rec:
+        if k not in CHAT_TOP_KEYS:
+            hint = " (weight belongs on assistant messages)" if k == "weight" else ""
+            sink.add("DP201", f"unknown top-level key {short(k)!r}{hint}; allowed: messages, tools, "
+                     "parallel_tool_calls, functions", f"/{pointer_escape(k)}")
+    ptc = rec.get("parallel_tool_calls")
+    if ptc is not None and not isinstance(ptc, bool):
+        sink.add("DP201", f"parallel_tool_calls must be true or false, not {type_name(ptc)}", "/parallel_tool_calls")
+    defined = _check_tool_definitions(rec, sink, "")
+    msgs = rec.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        what = "missing" if msgs is None and "messages" not in rec else (
+            "empty" if isinstance(msgs, list) else f"a {type_name(msgs)}, not a list")
+        sink.add("DP200", f"messages is {what}; each line needs a non-empty list of messages", "/messages")
+        return
+    check_messages(msgs, sink, "/messages", defined, require_assistant=True)
+
+
+def check_dpo(rec: dict, sink: Sink) -> None:
+    """The OpenAI preference format: input.messages + one preferred and one non-preferred reply."""
+    for k in rec:
+        if k not in DPO_TOP_KEYS:
+            sink.add("DP201", f"unknown top-level key {short(k)!r} in a preference example; allowed: input, "
+                     "preferred_output, non_preferred_output", f"/{pointer_escape(k)}")
+    inp = rec.get("input")
+    if not isinstance(inp, dict):
+        sink.add("DP220", f"input must be an object with messages, not {type_name(inp)}", "/input")
+    else:
+        for k in inp:
+            if k not in DPO_INPUT_KEYS:
+                sink.add("DP201", f"unknown key {short(k)!r} in input", f"/input/{pointer_escape(k)}")
+        defined = _check_tool_definitions(inp, sink, "/input")
+        msgs = inp.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            sink.add("DP220", "input.messages must be a non-empty list of messages", "/input/messages")
+        else:
+            check_messages(msgs, sink, "/input/messages", defined, require_assistant=False)
+    texts = []
+    for key in ("preferred_output", "non_preferred_output"):
+        out = rec.get(key)
+        ptr = f"/{key}"
+        if out is None:
+            sink.add("DP220", f"{key} is missing", ptr)
+            continue
+        if not isinstance(out, list) or len(out) != 1:
+            n = len(out) if isinstance(out, list) else type_name(out)
+            sink.add("DP220", f"{key} must be a list of exactly one assistant message (got {n})", ptr)
+            continue
+        m = out[0]
+        if not isinstance(m, dict) or m.get("role") != "assistant":
+            sink.add("DP220", f"{key}[0] must be an assistant message", f"{ptr}/0")
+            continue
+        c = m.get("content")
+        if not isinstance(c, str):
+            sink.add("DP220", f"{key}[0].content must be text (preference outputs are text only), "
+                     f"not {type_name(c)}", f"{ptr}/0/content")
+            continue
+        for k in m:
+            if k not in ("role", "content"):
+                sink.add("DP205", f"unknown key {short(k)!r} in a preference output", f"{ptr}/0/{pointer_escape(k)}")
+        check_text(c, sink, f"{ptr}/0/content", assistant=True)
+        texts.append(c)
+    if len(texts) == 2 and texts[0].strip() == texts[1].strip():
+        sink.add("DP221", "preferred and non-preferred outputs are the same text; the pair teaches nothing",
+                 "/non_preferred_output/0/content")
+
+
+def _check_tool_definitions(rec: dict, sink: Sink, base: str) -> set[str] | None:
+    """DP213; returns the defined function names, or None when the example defines none."""
+    names: set[str] | None = None
+    tools = rec.get("tools")
+    if "tools" in rec:
+        names = set()
+        if not isinstance(tools, list):
+            sink.add("DP213", f"tools must be a list, not {type_name(tools)}", f"{base}/tools")
+        else:
+            for i, t in enumerate(tools):
+                ptr = f"{base}/tools/{i}"
+                if not isinstance(t, dict) or t.get("type") != "function" or not isinstance(t.get("function"), dict):
+                    sink.add("DP213", "each tool must be {\"type\": \"function\", \"function\": {name, parameters}}", ptr)
+                    continue
+                name = _check_function_def(t["function"], sink, f"{ptr}/function")
+                if name:
+                    names.add(name)
+    funcs = rec.get("functions")
+    if "functions" in rec:
+        names = names or set()
+        if not isinstance(funcs, list):
+            sink.add("DP213", f"functions must be a list, not {type_name(funcs)}", f"{base}/functions")
+        else:
+            for i, f in enumerate(funcs):
+                if not isinstance(f, dict):
+                    sink.add("DP213", "each function must be an object {name, parameters}", f"{base}/functions/{i}")
+                    continue
+                name = _check_function_def(f, sink, f"{base}/functions/{i}")
+                if name:
+                    names.add(name)
+    return names
+
+
+def _check_function_def(fn: dict, sink: Sink, ptr: str) -> str | None:
+    name = fn.get("name")
+    if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
+        sink.add("DP213", f"function name {short(name)!r} must match ^[a-zA-Z0-9_-]{{1,64}}$", f"{ptr}/name")
+        name = None
+    if "parameters" in fn:
+        p = fn["parameters"]
+        if not isinstance(p, dict):
+            sink.add("DP213", f"parameters must be a JSON Schema object, not {type_name(p)}", f"{ptr}/parameters")
+        elif "type" in p and p["type"] != "object":
+            sink.add("DP213", f"parameters schema must have type \"object\", not {short(p['type'])!r}",
+                     f"{ptr}/parameters/type")
+        elif "properties" in p and not isinstance(p["properties"], dict):
+            sink.add("DP213", "parameters.properties must be an object", f"{ptr}/parameters/properties")
+    return name
+
+
+def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, *, require_assistant: bool) -> None:
+    """Roles, keys, content, weights, tool calls, images and turn order of one message list."""
+    call_ids: set[str] = set()
+    images = 0
+    assistants = 0
+    zero_weight = 0
+    last_assistant = -1
+    prev_role = None
+    prev_had_calls = False
+    seen_non_system = False
+    for i, m in enumerate(msgs):
+        ptr = f"{base}/{i}"
+        if not isinstance(m, dict):
+            sink.add("DP202", f"message {i} is a {type_name(m)}, not an object", ptr)
+            prev_role, prev_had_calls = None, False
+            continue
+        role = m.get("role")
+        if role is None:
+            sink.add("DP203", f"message {i} has no role", f"{ptr}/role" if "role" in m else ptr)
+        elif role not in ROLES:
+            sink.add("DP204", f"unknown role {short(role)!r}; use system, developer, user, assistant or tool",
+                     f"{ptr}/role")
+        for k in m:
+            if k not in MESSAGE_KEYS:
+                sink.add("DP205", f"unknown message key {short(k)!r}", f"{ptr}/{pointer_escape(k)}")
+        calls = m.get("tool_calls")
+        fcall = m.get("function_call")
+        has_calls = bool(calls) or bool(fcall)
+        if calls is not None:
+            if role != "assistant":
+                sink.add("DP211", "only assistant messages may carry tool_calls", f"{ptr}/tool_calls")
+            _check_tool_calls(calls, sink, f"{ptr}/tool_calls", defined, call_ids)
+        if fcall is not None:
+            _check_function_call(fcall, sink, f"{ptr}/function_call", defined)
+        # weight
+        if "weight" in m:
+            w = m["weight"]
+            if role != "assistant":
+                sink.add("DP210", f"weight on a {short(role)} message; only assistant messages take a weight "
+                         "(`dataprep fix` removes it)", f"{ptr}/weight")
+            elif isinstance(w, bool) or w not in (0, 1):
+                sink.add("DP210", f"weight must be 0 or 1, not {short(w)}", f"{ptr}/weight")
+        # content
+        content = m.get("content")
+        is_assistant = role == "assistant"
+        if content is None:
+            if not (is_assistant and has_calls):
+                if not (is_assistant and isinstance(m.get("refusal"), str)):
+                    sink.add("DP206", f"message {i} ({short(role)}) has no content" +
+                             ("" if not is_assistant else " and no tool_calls"), f"{ptr}/content")
+        elif isinstance(content, str):
+            check_text(content, sink, f"{ptr}/content", assistant=is_assistant, has_calls=has_calls)
+        elif isinstance(content, list):
+            images += _check_parts(content, sink, f"{ptr}/content", role)
+        else:
+            sink.add("DP207", f"content must be a string or a list of parts, not {type_name(content)}",
+                     f"{ptr}/content")
+        # tool results
+        if role == "tool":
+            tcid = m.get("tool_call_id")
+            if not isinstance(tcid, str) or not tcid:
+                sink.add("DP212", "tool message without tool_call_id", f"{ptr}/tool_call_id" if "tool_call_id" in m else ptr)
+            elif tcid not in call_ids:
+                sink.add("DP212", f"tool_call_id {short(tcid)!r} matches no earlier tool call", f"{ptr}/tool_call_id")
+        elif role == "function" and not isinstance(m.get("name"), str):
+            sink.add("DP212", "function message without the name of the function it answers", ptr)
+        # order
+        if role in ("system", "developer"):
+            if seen_non_system:
+                sink.add("DP215", f"{role} message at position {i} after the conversation started; put it first",
+                         f"{ptr}/role")
+        else:
+            seen_non_system = seen_non_system or role is not None
+        if role == "user" and prev_role == "user":
+            sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between", f"{ptr}/role")
+        if role in ("tool", "function") and not (prev_had_calls or prev_role in ("tool", "function")):
+            sink.add("DP215", f"{role} message not right after an assistant tool call", f"{ptr}/role")
+        if is_assistant:
+            assistants += 1
+            last_assistant = i
+            if m.get("weight") == 0 and not isinstance(m.get("weight"), bool):
+                zero_weight += 1
+        prev_role, prev_had_calls = role, has_calls and is_assistant
+    if images > MAX_IMAGES:
+        sink.add("DP216", f"{images} images in one example; at most {MAX_IMAGES} are allowed", base)
+    if require_assistant:
+        if assistants == 0:
+            sink.add("DP208", "no assistant message: nothing to train on", base)
+        else:
+            if last_assistant < len(msgs) - 1:
+                sink.add("DP209", f"{len(msgs) - 1 - last_assistant} message(s) after the last assistant turn are "
+                         "never trained on; end the example with the assistant reply", f"{base}/{last_assistant + 1}")
+            if zero_weight == assistants:
+                sink.add("DP217", "every assistant message has weight 0: no trainable tokens", base)
+
+
+def _check_parts(parts: list, sink: Sink, ptr: str, role) -> int:
+    images = 0
+    if not parts:
+        sink.add("DP300", "content is an empty list of parts", ptr)
+    for j, p in enumerate(parts):
+        pp = f"{ptr}/{j}"
+        if not isinstance(p, dict):
+            sink.add("DP207", f"content part {j} is a {type_name(p)}, not an object", pp)
+            continue
+        t = p.get("type")
+        if t == "text":
+            txt = p.get("text")
+            if not isinstance(txt, str):
+                sink.add("DP207", "text part without a text string", f"{pp}/text")
+            else:
+                check_text(txt, sink, f"{pp}/text", assistant=role == "assistant")
+        elif t == "image_url":
+            images += 1
+            if role == "assistant":
+                sink.add("DP216", "image in an assistant message; images are allowed in user and system "
+                         "messages only", pp)
+            iu = p.get("image_url")
+            url = iu.get("url") if isinstance(iu, dict) else None
+            if not isinstance(url, str) or not IMAGE_URL.match(url):
+                sink.add("DP216", f"image URL {short(url, 40)!r} must be http(s) or a data:image/... base64 URL",
+                         f"{pp}/image_url")
+        else:
+            sink.add("DP207", f"unknown content part type {short(t)!r}; use text or image_url", f"{pp}/type")
+    return images
+
+
+def _check_tool_calls(calls, sink: Sink, ptr: str, defined: set[str] | None, call_ids: set[str]) -> None:
+    if not isinstance(calls, list):
+        sink.add("DP211", f"tool_calls must be a list, not {type_name(calls)}", ptr)
+        return
+    for j, c in enumerate(calls):
+        cp = f"{ptr}/{j}"
+        if not isinstance(c, dict):
+            sink.add("DP211", f"tool call {j} is not an object", cp)
+            continue
+        cid = c.get("id")
+        if not isinstance(cid, str) or not cid:
+            sink.add("DP211", "tool call without an id", f"{cp}/id")
+        else:
+            call_ids.add(cid)
+        if c.get("type") != "function":
+            sink.add("DP211", f"tool call type must be \"function\", not {short(c.get('type'))!r}", f"{cp}/type")
+        fn = c.get("function")
+        if not isinstance(fn, dict):
+            sink.add("DP211", "tool call without a function object", f"{cp}/function")
+            continue
+        _check_call_function(fn, sink, f"{cp}/function", defined)
+
+
+def _check_function_call(fc, sink: Sink, ptr: str, defined: set[str] | None) -> None:
+    if not isinstance(fc, dict):
+        sink.add("DP211", f"function_call must be an object, not {type_name(fc)}", ptr)
+        return
+    _check_call_function(fc, sink, ptr, defined)
+
+
+def _check_call_function(fn: dict, sink: Sink, ptr: str, defined: set[str] | None) -> None:
+    name = fn.get("name")
+    if not isinstance(name, str) or not name:
+        sink.add("DP211", "function call without a name", f"{ptr}/name")
+    elif defined is None:
+        sink.add("DP214", f"call to {short(name)!r} but the example defines no tools", f"{ptr}/name")
+    elif name not in defined:
+        sink.add("DP214", f"call to {short(name)!r}, which tools does not define", f"{ptr}/name")
+    args = fn.get("arguments")
+    if isinstance(args, str):
+        try:
+            parsed = orjson.loads(args)
+        except orjson.JSONDecodeError as e:
+            sink.add("DP211", f"arguments is not valid JSON ({e.msg} at character {e.pos + 1})", f"{ptr}/arguments")
+            return
+        if not isinstance(parsed, dict):
+            sink.add("DP211", f"arguments must encode a JSON object, not {type_name(parsed)}", f"{ptr}/arguments")
+    elif isinstance(args, dict):
+        sink.add("DP211", "arguments is an object; it must be a string holding JSON (`dataprep fix` stringifies it)",
+                 f"{ptr}/arguments")
+    else:
+        sink.add("DP211", f"arguments must be a JSON-object string, not {type_name(args)}", f"{ptr}/arguments")
+
+
+def role_pattern(msgs) -> str:
+    """``s,u,a,u,a``: one letter per message (``?`` for anything unrecognised)."""
+    if not isinstance(msgs, list):
+        return ""
+    return ",".join(ROLE_LETTER.get(m.get("role"), "?") if isinstance(m, dict) else "?" for m in msgs)

@@ -1,0 +1,161 @@
+"""Streaming line reader: paths, directories, globs, stdin, gzip and zstd.
+
+Lines are yielded as raw bytes with their 1-based number and byte offset, so later steps can copy
+a line byte-exactly (``fix``, ``dedup --out``) and report exact positions. Nothing here parses
+JSON; each line is read on its own, so a 50 MB line costs 50 MB, never the whole file.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+BOM = b"\xef\xbb\xbf"
+
+# Extensions a directory walk picks up (plus their .gz / .zst forms).
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
+_SUPPORTED = {"gzip", "zstd"}
+
+
+class InputError(Exception):
+    """An input that cannot be read at all (DP100): missing, a directory, no permission, ..."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class RawLine:
+    number: int  # 1-based line number
+    offset: int  # byte offset of the line's first byte in the (decompressed) stream
+    data: bytes  # the line without its line ending
+    ending: bytes  # b"\n", b"\r\n" or b"" (last line without newline)
+
+    @property
+    def raw(self) -> bytes:
+        """The line exactly as it was in the input, line ending included."""
+        return self.data + self.ending
+
+
+def compression_of(head: bytes) -> str | None:
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_binary(path: str) -> BinaryIO:
+    """Open a path (or ``-`` for stdin) for binary reading, decompressing gzip/zstd by content.
+
+    Raises InputError for anything that cannot be read at all.
+    """
+    if path == "-":
+        return sys.stdin.buffer
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(path, "is a directory (pass the directory itself to read every *.jsonl inside)")
+        f = open(p, "rb")
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    head = f.read(8)
+    f.seek(0)
+    kind = compression_of(head)
+    if kind is None:
+        return f
+    if kind not in _SUPPORTED:
+        f.close()
+        raise InputError(path, f"{kind}-compressed input is not supported (use gzip or zstd, or decompress it)")
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    import zstandard
+
+    # BufferedReader gives readline/peek on top of the raw zstd stream.
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True))  # type: ignore[arg-type]
+
+
+def iter_lines(stream: BinaryIO, *, start_offset: int = 0, end_offset: int | None = None,
+               first_number: int = 1) -> Iterator[RawLine]:
+    """Yield every line of a binary stream with number, offset and ending.
+
+    ``end_offset`` stops after the line that starts before it (byte-range shards).
+    """
+    offset = start_offset
+    number = first_number
+    for chunk in stream:  # readline semantics: one line per item, any length
+        if end_offset is not None and offset >= end_offset:
+            break
+        if chunk.endswith(b"\r\n"):
+            data, ending = chunk[:-2], b"\r\n"
+        elif chunk.endswith(b"\n"):
+            data, ending = chunk[:-1], b"\n"
+        else:
+            data, ending = chunk, b""
+        yield RawLine(number, offset, data, ending)
+        offset += len(chunk)
+        number += 1
+
+
+def expand_inputs(paths: list[str]) -> tuple[list[str], list[InputError]]:
+    """Resolve paths, directories (every data file inside, sorted) and globs into file paths.
+
+    Returns the files in order and one InputError for each thing that matched nothing.
+    """
+    files: list[str] = []
+    errors: list[InputError] = []
+    for raw in paths:
+        if raw == "-":
+            files.append(raw)
+            continue
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                str(q) for q in p.rglob("*")
+                if q.is_file() and _is_data_name(q.name) and not any(part.startswith(".") for part in q.relative_to(p).parts)
+            )
+            if not found:
+                errors.append(InputError(raw, "directory holds no *.jsonl / *.json files"))
+            files.extend(found)
+        elif p.exists() or os.path.lexists(raw):
+            files.append(raw)
+        elif any(ch in raw for ch in "*?["):
+            matched = sorted(m for m in _glob.glob(raw, recursive=True) if Path(m).is_file())
+            if not matched:
+                errors.append(InputError(raw, "glob matched no files"))
+            files.extend(matched)
+        else:
+            errors.append(InputError(raw, "no such file"))
+    # Keep order, drop repeats (a file named twice is read once).
+    seen: set[str] = set()
+    unique = [f for f in files if not (f in seen or seen.add(f))]
+    return unique, errors
+
+
+def _is_data_name(name: str) -> bool:
+    n = name.lower()
+    for comp in (".gz", ".zst"):
+        if n.endswith(comp):
+            n = n[: -len(comp)]
+    return n.endswith(DATA_SUFFIXES)
