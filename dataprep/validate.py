@@ -6,6 +6,7 @@ what file-level rules need (format counts, CRLF, record counts) and merges acros
 
 from __future__ import annotations
 
+import io
 import os
 from array import array
 from collections import Counter
@@ -16,42 +17,43 @@ import orjson
 from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
 from dataprep.checks.chat import check_chat, check_dpo
-from dataprep.checks.parse import parse_line
+from dataprep.checks.parse import NOTHING, parse_line
 from dataprep.io.reader import BOM, InputError, RawLine, expand_inputs, iter_lines, open_binary
-from dataprep.schema.catalog import get_rule
+from dataprep.schema.catalog import all_rules, get_rule
 from dataprep.schema.findings import Counts, Finding, Severity
 from dataprep.schema.limits import provider_limits
 
 
 @dataclass(slots=True)
 class LineOutcome:
-    record: object  # the parsed value, or None when the line did not parse / was blank
+    record: object  # the parsed value, or parse.NOTHING when the line did not parse / was blank
     format: str  # detected format of this line (formats.UNKNOWN when none)
     findings: list[Finding]
     blank: bool
     valid: bool  # parsed and no error-severity finding
 
 
-def check_line(line: RawLine, path: str, expected: str = F.OPENAI_CHAT) -> LineOutcome:
+def check_line(line: RawLine, path: str, expected: str = F.OPENAI_CHAT, content: bool = True) -> LineOutcome:
     """Parse one line and run every per-line rule on it.
 
     ``expected`` is the file's format: lines whose own format is unknown are checked as that
     format, so a broken chat line gets chat findings (DP200...) rather than nothing.
+    ``content=False`` skips the DP3xx text rules (structure only).
     """
     sink = Sink(path, line.number)
     rec = parse_line(line.data, sink, first_line=line.number == 1)
-    if rec is None:
+    if rec is NOTHING:
         blank = bool(sink.findings) and sink.findings[-1].rule == "DP105"
-        return LineOutcome(None, F.UNKNOWN, sink.findings, blank, False)
+        return LineOutcome(NOTHING, F.UNKNOWN, sink.findings, blank, False)
     fmt = F.detect(rec)
     if not isinstance(rec, dict):
         sink.add("DP103", f"line is a JSON {_json_type(rec)}, not an object; each line must be one example object")
     else:
         target = fmt if fmt != F.UNKNOWN else expected
         if target == F.OPENAI_CHAT:
-            check_chat(rec, sink)
+            check_chat(rec, sink, content)
         elif target == F.OPENAI_DPO:
-            check_dpo(rec, sink)
+            check_dpo(rec, sink, content)
         # Convertible formats get one file-level DP110 instead of a wall of per-line errors.
     return LineOutcome(rec, fmt, sink.findings, False, not sink.has_error)
 
@@ -83,7 +85,7 @@ class FileState:
             return
         self.records += 1
         self.valid += out.valid
-        if out.record is not None:
+        if out.record is not NOTHING:
             self.format_lines.setdefault(out.format, array("q")).append(line.number)
 
     def merge(self, other: "FileState") -> None:
@@ -196,7 +198,7 @@ def _validate_stream(path: str, stream, size: int | None, provider: str) -> File
                 expected = out.format
                 findings.extend(_recheck(pending, path, expected, state))
                 pending = []
-            elif out.record is not None and len(pending) < 1000:
+            elif out.record is not NOTHING and len(pending) < 1000:
                 pending.append(line)  # judged once the file's format is known (bounded)
                 continue
         else:
@@ -222,14 +224,13 @@ def _recheck(lines: list[RawLine], path: str, fmt: str, state: FileState) -> lis
 def _validate_json_array(path: str, stream, size: int | None, provider: str) -> FileReport:
     """A whole-file JSON array: one DP103 with the records' format and a pointer at `convert`."""
     data = stream.read()
-    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     sink = Sink(path, 1)
     try:
         value = orjson.loads(data[3:] if data.startswith(BOM) else data)
-    except orjson.JSONDecodeError as e:
-        sink.add("DP102", f"file starts with '[' but is not valid JSON ({e.msg}, line {e.lineno} column {e.colno})",
-                 line=e.lineno, column=e.colno)
-        return FileReport(path, F.UNKNOWN, 0, 0, n_lines, sink.findings)
+    except orjson.JSONDecodeError:
+        # Not one JSON document: judge it line by line like any JSONL file.
+        return _validate_stream(path, io.BytesIO(data), size, provider)
     if not isinstance(value, list):
         sink.add("DP103", "file is one JSON value, not JSON Lines")
         return FileReport(path, F.UNKNOWN, 1, 0, n_lines, sink.findings)
@@ -313,8 +314,8 @@ def _rule_filter(select: list[str] | None, ignore: list[str] | None):
             try:
                 out.append(get_rule(k).id)
             except KeyError:
-                if not k.upper().startswith("DP"):
-                    raise
+                if not any(rid.startswith(k.upper()) for rid in all_rules()):
+                    raise KeyError(f"{k!r} matches no rule id, prefix or name; `dataprep rules` lists them") from None
                 out.append(k.upper())
         return out
 

@@ -27,7 +27,7 @@ MAX_IMAGES = provider_limits()["max_images_per_example"]
 ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 
 
-def check_chat(rec: dict, sink: Sink) -> None:
+def check_chat(rec: dict, sink: Sink, content: bool = True) -> None:
     """Every structural and content rule of one OpenAI chat SFT example."""
     for k in rec:
         if k not in CHAT_TOP_KEYS:
@@ -44,10 +44,10 @@ def check_chat(rec: dict, sink: Sink) -> None:
             "empty" if isinstance(msgs, list) else f"a {type_name(msgs)}, not a list")
         sink.add("DP200", f"messages is {what}; each line needs a non-empty list of messages", "/messages")
         return
-    check_messages(msgs, sink, "/messages", defined, require_assistant=True)
+    check_messages(msgs, sink, "/messages", defined, require_assistant=True, content=content)
 
 
-def check_dpo(rec: dict, sink: Sink) -> None:
+def check_dpo(rec: dict, sink: Sink, content: bool = True) -> None:
     """The OpenAI preference format: input.messages + one preferred and one non-preferred reply."""
     for k in rec:
         if k not in DPO_TOP_KEYS:
@@ -65,7 +65,7 @@ def check_dpo(rec: dict, sink: Sink) -> None:
         if not isinstance(msgs, list) or not msgs:
             sink.add("DP220", "input.messages must be a non-empty list of messages", "/input/messages")
         else:
-            check_messages(msgs, sink, "/input/messages", defined, require_assistant=False)
+            check_messages(msgs, sink, "/input/messages", defined, require_assistant=False, content=content)
     texts = []
     for key in ("preferred_output", "non_preferred_output"):
         out = rec.get(key)
@@ -89,7 +89,8 @@ def check_dpo(rec: dict, sink: Sink) -> None:
         for k in m:
             if k not in ("role", "content"):
                 sink.add("DP205", f"unknown key {short(k)!r} in a preference output", f"{ptr}/0/{pointer_escape(k)}")
-        check_text(c, sink, f"{ptr}/0/content", assistant=True)
+        if content:
+            check_text(c, sink, f"{ptr}/0/content", assistant=True)
         texts.append(c)
     if len(texts) == 2 and texts[0].strip() == texts[1].strip():
         sink.add("DP221", "preferred and non-preferred outputs are the same text; the pair teaches nothing",
@@ -146,7 +147,8 @@ def _check_function_def(fn: dict, sink: Sink, ptr: str) -> str | None:
     return name
 
 
-def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, *, require_assistant: bool) -> None:
+def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, *, require_assistant: bool,
+                   content: bool = True) -> None:
     """Roles, keys, content, weights, tool calls, images and turn order of one message list."""
     call_ids: set[str] = set()
     images = 0
@@ -157,77 +159,83 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
     prev_had_calls = False
     seen_non_system = False
     for i, m in enumerate(msgs):
-        ptr = f"{base}/{i}"
-        if not isinstance(m, dict):
-            sink.add("DP202", f"message {i} is a {type_name(m)}, not an object", ptr)
+        if type(m) is not dict:
+            sink.add("DP202", f"message {i} is a {type_name(m)}, not an object", f"{base}/{i}")
             prev_role, prev_had_calls = None, False
             continue
         role = m.get("role")
-        if role is None:
-            sink.add("DP203", f"message {i} has no role", f"{ptr}/role" if "role" in m else ptr)
-        elif role not in ROLES:
-            sink.add("DP204", f"unknown role {short(role)!r}; use system, developer, user, assistant or tool",
-                     f"{ptr}/role")
-        for k in m:
-            if k not in MESSAGE_KEYS:
-                sink.add("DP205", f"unknown message key {short(k)!r}", f"{ptr}/{pointer_escape(k)}")
-        calls = m.get("tool_calls")
-        fcall = m.get("function_call")
-        has_calls = bool(calls) or bool(fcall)
-        if calls is not None:
-            if role != "assistant":
-                sink.add("DP211", "only assistant messages may carry tool_calls", f"{ptr}/tool_calls")
-            _check_tool_calls(calls, sink, f"{ptr}/tool_calls", defined, call_ids)
-        if fcall is not None:
-            _check_function_call(fcall, sink, f"{ptr}/function_call", defined)
-        # weight
-        if "weight" in m:
-            w = m["weight"]
-            if role != "assistant":
-                sink.add("DP210", f"weight on a {short(role)} message; only assistant messages take a weight "
-                         "(`dataprep fix` removes it)", f"{ptr}/weight")
-            elif isinstance(w, bool) or w not in (0, 1):
-                sink.add("DP210", f"weight must be 0 or 1, not {short(w)}", f"{ptr}/weight")
-        # content
-        content = m.get("content")
         is_assistant = role == "assistant"
-        if content is None:
-            if not (is_assistant and has_calls):
-                if not (is_assistant and isinstance(m.get("refusal"), str)):
-                    sink.add("DP206", f"message {i} ({short(role)}) has no content" +
-                             ("" if not is_assistant else " and no tool_calls"), f"{ptr}/content")
-        elif isinstance(content, str):
-            check_text(content, sink, f"{ptr}/content", assistant=is_assistant, has_calls=has_calls)
-        elif isinstance(content, list):
-            images += _check_parts(content, sink, f"{ptr}/content", role)
+        if role not in ROLES:
+            if role is None:
+                sink.add("DP203", f"message {i} has no role", f"{base}/{i}/role" if "role" in m else f"{base}/{i}")
+            else:
+                sink.add("DP204", f"unknown role {short(role)!r}; use system, developer, user, assistant or tool",
+                         f"{base}/{i}/role")
+        if not MESSAGE_KEYS.issuperset(m):
+            for k in m:
+                if k not in MESSAGE_KEYS:
+                    sink.add("DP205", f"unknown message key {short(k)!r}", f"{base}/{i}/{pointer_escape(k)}")
+        has_calls = False
+        if len(m) > 2 or "content" not in m:  # the common {role, content} message skips the rare keys
+            calls = m.get("tool_calls")
+            fcall = m.get("function_call")
+            has_calls = bool(calls) or bool(fcall)
+            if calls is not None:
+                if not is_assistant:
+                    sink.add("DP211", "only assistant messages may carry tool_calls", f"{base}/{i}/tool_calls")
+                _check_tool_calls(calls, sink, f"{base}/{i}/tool_calls", defined, call_ids)
+            if fcall is not None:
+                _check_function_call(fcall, sink, f"{base}/{i}/function_call", defined)
+            if "weight" in m:
+                w = m["weight"]
+                if not is_assistant:
+                    sink.add("DP210", f"weight on a {short(role)} message; only assistant messages take a weight "
+                             "(`dataprep fix` removes it)", f"{base}/{i}/weight")
+                elif type(w) is not int or w not in (0, 1):
+                    sink.add("DP210", f"weight must be 0 or 1, not {short(w)}", f"{base}/{i}/weight")
+                elif w == 0:
+                    zero_weight += 1
+            if role == "tool":
+                tcid = m.get("tool_call_id")
+                if not isinstance(tcid, str) or not tcid:
+                    sink.add("DP212", "tool message without tool_call_id",
+                             f"{base}/{i}/tool_call_id" if "tool_call_id" in m else f"{base}/{i}")
+                elif tcid not in call_ids:
+                    sink.add("DP212", f"tool_call_id {short(tcid)!r} matches no earlier tool call",
+                             f"{base}/{i}/tool_call_id")
+            elif role == "function" and not isinstance(m.get("name"), str):
+                sink.add("DP212", "function message without the name of the function it answers", f"{base}/{i}")
+        elif role == "tool":
+            sink.add("DP212", "tool message without tool_call_id", f"{base}/{i}")
+        c = m.get("content")
+        if type(c) is str:
+            if content:
+                check_text(c, sink, f"{base}/{i}/content", assistant=is_assistant, has_calls=has_calls)
+        elif c is None:
+            if not (is_assistant and (has_calls or isinstance(m.get("refusal"), str))):
+                sink.add("DP206", f"message {i} ({short(role)}) has no content" +
+                         (" and no tool_calls" if is_assistant else ""), f"{base}/{i}/content")
+        elif type(c) is list:
+            images += _check_parts(c, sink, f"{base}/{i}/content", role, content)
         else:
-            sink.add("DP207", f"content must be a string or a list of parts, not {type_name(content)}",
-                     f"{ptr}/content")
-        # tool results
-        if role == "tool":
-            tcid = m.get("tool_call_id")
-            if not isinstance(tcid, str) or not tcid:
-                sink.add("DP212", "tool message without tool_call_id", f"{ptr}/tool_call_id" if "tool_call_id" in m else ptr)
-            elif tcid not in call_ids:
-                sink.add("DP212", f"tool_call_id {short(tcid)!r} matches no earlier tool call", f"{ptr}/tool_call_id")
-        elif role == "function" and not isinstance(m.get("name"), str):
-            sink.add("DP212", "function message without the name of the function it answers", ptr)
-        # order
-        if role in ("system", "developer"):
+            sink.add("DP207", f"content must be a string or a list of parts, not {type_name(c)}",
+                     f"{base}/{i}/content")
+        # turn order
+        if role == "system" or role == "developer":
             if seen_non_system:
                 sink.add("DP215", f"{role} message at position {i} after the conversation started; put it first",
-                         f"{ptr}/role")
-        else:
-            seen_non_system = seen_non_system or role is not None
-        if role == "user" and prev_role == "user":
-            sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between", f"{ptr}/role")
-        if role in ("tool", "function") and not (prev_had_calls or prev_role in ("tool", "function")):
-            sink.add("DP215", f"{role} message not right after an assistant tool call", f"{ptr}/role")
+                         f"{base}/{i}/role")
+        elif role is not None:
+            seen_non_system = True
+            if role == "user":
+                if prev_role == "user":
+                    sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between",
+                             f"{base}/{i}/role")
+            elif (role == "tool" or role == "function") and not (prev_had_calls or prev_role in ("tool", "function")):
+                sink.add("DP215", f"{role} message not right after an assistant tool call", f"{base}/{i}/role")
         if is_assistant:
             assistants += 1
             last_assistant = i
-            if m.get("weight") == 0 and not isinstance(m.get("weight"), bool):
-                zero_weight += 1
         prev_role, prev_had_calls = role, has_calls and is_assistant
     if images > MAX_IMAGES:
         sink.add("DP216", f"{images} images in one example; at most {MAX_IMAGES} are allowed", base)
@@ -242,7 +250,7 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
                 sink.add("DP217", "every assistant message has weight 0: no trainable tokens", base)
 
 
-def _check_parts(parts: list, sink: Sink, ptr: str, role) -> int:
+def _check_parts(parts: list, sink: Sink, ptr: str, role, content: bool = True) -> int:
     images = 0
     if not parts:
         sink.add("DP300", "content is an empty list of parts", ptr)
@@ -256,7 +264,7 @@ def _check_parts(parts: list, sink: Sink, ptr: str, role) -> int:
             txt = p.get("text")
             if not isinstance(txt, str):
                 sink.add("DP207", "text part without a text string", f"{pp}/text")
-            else:
+            elif content:
                 check_text(txt, sink, f"{pp}/text", assistant=role == "assistant")
         elif t == "image_url":
             images += 1

@@ -31,8 +31,6 @@ _REFUSAL = re.compile(
     r"|\bmy (?:knowledge cutoff|training data)\b",
     re.IGNORECASE,
 )
-_REFUSAL_HINTS = ("as an ai", "an ai", "i cannot", "i can't", "i can’t", "unable to", "not able to", "knowledge cutoff",
-                  "training data")
 
 # --- DP304 personal data --------------------------------------------------------------------
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}\b")
@@ -40,23 +38,27 @@ _PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_DIGIT3 = re.compile(r"\d{3}")
+# One prefilter pass per text: a control character, or digits a phone/card/IBAN/IPv4 may hold.
+_PRE = re.compile(r"(?P<ctl>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f])|\d{3}|\d\.\d")
 
 # --- DP305 secrets (never echoed in full) ----------------------------------------------------
 _SECRETS = [
-    ("OpenAI/Anthropic-style API key", "sk-", re.compile(r"\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{20,}")),
-    ("AWS access key id", "AKIA", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", "gh", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}")),
-    ("Slack token", "xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
-    ("Google API key", "AIza", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("Stripe key", "_live_", re.compile(r"\b[rsp]k_live_[0-9A-Za-z]{20,}")),
-    ("private key block", "PRIVATE KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    ("JSON Web Token", "eyJ", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+    ("OpenAI/Anthropic-style API key", re.compile(r"\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{20,}")),
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("Stripe key", re.compile(r"\b[rsp]k_live_[0-9A-Za-z]{20,}")),
+    ("private key block", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    ("JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
 ]
+# One search for the literal every pattern above starts with; the patterns run only on a hit.
+_SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|_live_|PRIVATE KEY|eyJ")
 
 # --- DP308 encoding damage -------------------------------------------------------------------
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|Â[\u0080-\u00bf]|â€[\u0080-\u00bf\u2018-\u201e\u2122]|â€")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DIGITS = re.compile(r"\d{3}|\d\.\d")
 
 # --- DP306 truncation ---------------------------------------------------------------------------
 _DANGLING_WORDS = frozenset("and or but the a an to of with for in on at by from that which because so as if".split())
@@ -91,14 +93,23 @@ def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_call
         if m:
             sink.add("DP302", f"unfilled template placeholder {m.group(0)!r}; fill it in", pointer)
     if "@" in text:
-        for m in _EMAIL.finditer(text):
+        m = _EMAIL.search(text)
+        if m:
             sink.add("DP304", f"email address {mask_pii('email', m.group(0))}; remove or pseudonymise personal data",
                      pointer)
-            break
-    if _DIGIT3.search(text):
-        _check_numbers(text, sink, pointer)
-    for label, hint, rx in _SECRETS:
-        if hint in text:
+    pre = _PRE.search(text)
+    if pre is not None:
+        ctl = pre.group("ctl")
+        if ctl is None:
+            _check_numbers(text, sink, pointer)
+            m = _CONTROL.search(text, pre.end())
+            ctl = m.group(0) if m else None
+        elif _DIGITS.search(text):
+            _check_numbers(text, sink, pointer)
+        if ctl is not None:
+            sink.add("DP308", f"control character U+{ord(ctl):04X} in the text; remove it", pointer)
+    if _SECRET_HINT.search(text):
+        for label, rx in _SECRETS:
             m = rx.search(text)
             if m:
                 sink.add("DP305", f"{label} {mask_secret(m.group(0))} in the text; revoke it and remove it "
@@ -110,9 +121,6 @@ def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_call
                      "re-decode the source", pointer)
     if "\ufffd" in text:
         sink.add("DP308", "U+FFFD replacement character: bytes were lost in a bad decode upstream", pointer)
-    m = _CONTROL.search(text)
-    if m:
-        sink.add("DP308", f"control character U+{ord(m.group(0)):04X} in the text; remove it", pointer)
     if assistant:
         _check_assistant_text(text, sink, pointer)
 
@@ -164,7 +172,9 @@ def _iban_ok(s: str) -> bool:
 
 def _check_assistant_text(text: str, sink: Sink, pointer: str) -> None:
     low = text.lower()
-    if any(h in low for h in _REFUSAL_HINTS):
+    # Substrings every refusal pattern contains; the regex runs only when one is present.
+    if " ai" in low or "i can" in low or "unable" in low or "not able" in low or "my knowledge" in low \
+            or "my training" in low or low.startswith("ai"):
         m = _REFUSAL.search(text)
         if m:
             sink.add("DP303", f"refusal or AI boilerplate {m.group(0)!r}; the model learns to say it. Rewrite the "
@@ -181,7 +191,9 @@ def _check_assistant_text(text: str, sink: Sink, pointer: str) -> None:
             if tail in _DANGLING_WORDS and len(stripped) > 40:
                 sink.add("DP306", f"reply ends with the word {tail!r}: it looks cut off mid-sentence", pointer)
     if len(text) >= 200:
-        words = low.split()
+        # The first 20k characters show a loop as well as the whole text does, at bounded cost
+        # (a 50 MB reply must not become 10 M word objects).
+        words = low[:20_000].split()
         if len(words) >= 30:
             grams = list(zip(words, words[1:], words[2:]))
             distinct = len(set(grams))

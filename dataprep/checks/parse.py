@@ -15,13 +15,16 @@ from dataprep.io.reader import BOM
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 _WS_ONLY = re.compile(rb"[ \t\r\n\f\v]*")
 
+# Returned when a line yields no value; ``None`` is a value (the line ``null``).
+NOTHING = object()
+
 
 def is_blank(data: bytes) -> bool:
     return _WS_ONLY.fullmatch(data) is not None
 
 
 def parse_line(data: bytes, sink: Sink, *, first_line: bool = False):
-    """Parse one line; return the parsed value or None (then ``sink`` holds why).
+    """Parse one line; return the parsed value or NOTHING (then ``sink`` holds why).
 
     Blank lines return None with DP105. A BOM on the first line is reported (DP106) and skipped.
     """
@@ -31,15 +34,15 @@ def parse_line(data: bytes, sink: Sink, *, first_line: bool = False):
         data = data[3:]
     if is_blank(data):
         sink.add("DP105", "blank line; JSONL allows no empty lines (`dataprep fix` drops them)")
-        return None
+        return NOTHING
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as e:
         _explain_parse_error(data, e, sink)
-        return None
+        return NOTHING
     except RecursionError:  # orjson guards its own depth; this is belt and braces
         sink.add("DP102", "nesting too deep to parse")
-        return None
+        return NOTHING
     if isinstance(value, dict) and _may_have_duplicate_keys(data, value):
         _report_duplicate_keys(data, sink)
     return value
@@ -81,7 +84,9 @@ def _may_have_duplicate_keys(data: bytes, value: dict) -> bool:
     kept key (plus any inside strings); the raw text has at least as many as were written.
     If the raw count is not larger, nothing was dropped.
     """
-    raw_count = len(_KEY_END.findall(data))
+    raw_count = data.count(b'":') + data.count(b'" :')
+    if b'"\t' in data or b'"\r' in data or b'"  ' in data:  # rarer spacing before a colon: count exactly
+        raw_count = len(_KEY_END.findall(data))
     try:
         kept_count = orjson.dumps(value).count(b'":')
     except (orjson.JSONEncodeError, TypeError):

@@ -1,0 +1,234 @@
+"""The rule catalog (dataprep/schema/catalog.toml): complete, consistent, and its examples well formed.
+
+These tests look at the catalog as data only; running every bad/fixed example through the
+validator is a separate test.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+
+import orjson
+import pytest
+
+from dataprep.schema.catalog import all_rules, get_rule
+from dataprep.schema.findings import Severity
+
+DESCRIPTION = "# description:"
+
+# The public contract of RULES.md: id -> (name, default severity). Ids are never renumbered.
+# DP600 is "error/warning" there (it depends on the tier); the catalog may use either.
+RULES_MD = {
+    "DP100": ("file-unreadable", "error"),
+    "DP101": ("invalid-utf8", "error"),
+    "DP102": ("invalid-json", "error"),
+    "DP103": ("not-an-object", "error"),
+    "DP104": ("duplicate-key", "error"),
+    "DP105": ("blank-line", "warning"),
+    "DP106": ("byte-order-mark", "warning"),
+    "DP107": ("file-too-large", "error"),
+    "DP108": ("mixed-formats", "error"),
+    "DP109": ("too-few-examples", "error"),
+    "DP200": ("missing-messages", "error"),
+    "DP201": ("unknown-top-level-key", "error"),
+    "DP202": ("message-not-object", "error"),
+    "DP203": ("missing-role", "error"),
+    "DP204": ("unknown-role", "error"),
+    "DP205": ("unknown-message-key", "error"),
+    "DP206": ("missing-content", "error"),
+    "DP207": ("bad-content-type", "error"),
+    "DP208": ("no-assistant-message", "error"),
+    "DP209": ("trailing-non-assistant", "warning"),
+    "DP210": ("invalid-weight", "error"),
+    "DP211": ("invalid-tool-call", "error"),
+    "DP212": ("orphan-tool-message", "error"),
+    "DP213": ("invalid-tool-definition", "error"),
+    "DP214": ("undefined-tool-called", "warning"),
+    "DP215": ("role-order", "warning"),
+    "DP216": ("invalid-image", "error"),
+    "DP217": ("no-trainable-tokens", "error"),
+    "DP220": ("invalid-preference", "error"),
+    "DP221": ("identical-preference", "warning"),
+    "DP300": ("empty-content", "error"),
+    "DP301": ("special-token", "error"),
+    "DP302": ("template-placeholder", "warning"),
+    "DP303": ("refusal-boilerplate", "warning"),
+    "DP304": ("pii", "warning"),
+    "DP305": ("secret", "error"),
+    "DP306": ("truncated", "warning"),
+    "DP307": ("repetition", "warning"),
+    "DP308": ("encoding-damage", "warning"),
+    "DP309": ("language-mismatch", "warning"),
+    "DP310": ("system-prompt-drift", "info"),
+    "DP311": ("missing-system-prompt", "info"),
+    "DP400": ("example-too-long", "warning"),
+    "DP401": ("token-budget", "warning"),
+    "DP500": ("exact-duplicate", "warning"),
+    "DP501": ("near-duplicate", "warning"),
+    "DP502": ("split-leakage", "error"),
+    "DP503": ("conflicting-answers", "warning"),
+    "DP600": ("below-volume-tier", "error|warning"),
+    "DP601": ("low-diversity", "warning"),
+    "DP602": ("language-mix", "warning"),
+    "DP603": ("length-skew", "info"),
+}
+
+# Rules whose `bad` line is deliberately not clean JSON (broken, or a key given twice).
+BAD_NOT_CLEAN_JSON = {"DP102", "DP104"}
+
+# Rules whose examples are not a single JSONL line (file- and dataset-level rules, and line
+# rules whose defect cannot be shown as printable text: invalid bytes, a blank line).
+DESCRIBED = {
+    "DP100", "DP101", "DP105", "DP106", "DP107", "DP108", "DP109", "DP110", "DP111",
+    "DP309", "DP310", "DP311",
+    "DP400", "DP401", "DP500", "DP501", "DP502", "DP503", "DP600", "DP601", "DP602", "DP603",
+}
+
+SENTENCE_END = (".", "!", "?")
+
+
+def _raw_rules() -> list[dict]:
+    text = resources.files("dataprep.schema").joinpath("catalog.toml").read_text("utf-8")
+    return tomllib.loads(text)["rule"]
+
+
+RULES = all_rules()
+EXAMPLES = [(r.id, kind, getattr(r, kind)) for r in RULES.values() for kind in ("bad", "fixed")]
+JSON_EXAMPLES = [(rid, kind, text) for rid, kind, text in EXAMPLES if not text.startswith(DESCRIPTION)]
+
+
+def _ex_id(param) -> str:
+    return f"{param[0]}-{param[1]}"
+
+
+def test_catalog_parses_and_has_every_field():
+    raw = _raw_rules()
+    assert len(raw) >= len(RULES_MD)
+    for r in raw:
+        assert set(r) == {"id", "name", "severity", "summary", "doc", "bad", "fixed"}, r.get("id")
+        for key, value in r.items():
+            assert isinstance(value, str), (r["id"], key)
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.id)
+def test_no_field_is_empty_or_todo(rule):
+    for field in ("summary", "doc", "bad", "fixed"):
+        value = getattr(rule, field)
+        assert value.strip(), f"{rule.id}.{field} is empty"
+        assert "TODO" not in value, f"{rule.id}.{field} still says TODO"
+
+
+def test_ids_are_unique_and_well_formed():
+    ids = [r["id"] for r in _raw_rules()]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    for i in ids:
+        assert re.fullmatch(r"DP\d{3}", i), i
+
+
+def test_names_are_unique_kebab_case():
+    names = [r["name"] for r in _raw_rules()]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+    for n in names:
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", n), n
+
+
+def test_every_rules_md_rule_is_present_with_its_name_and_severity():
+    for rid, (name, severity) in RULES_MD.items():
+        assert rid in RULES, f"{rid} ({name}) missing from the catalog"
+        rule = RULES[rid]
+        assert rule.name == name, (rid, rule.name, name)
+        assert rule.severity.value in severity.split("|"), (rid, rule.severity, severity)
+
+
+def test_lookup_by_id_and_name():
+    for rid, (name, _) in RULES_MD.items():
+        assert get_rule(rid).id == rid
+        assert get_rule(name).id == rid
+        assert get_rule(rid.lower()).id == rid
+
+
+def test_severities_and_groups():
+    for r in RULES.values():
+        assert isinstance(r.severity, Severity)
+        assert r.group == r.id[:3] + "xx"
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.id)
+def test_doc_is_one_paragraph(rule):
+    doc = rule.doc
+    assert "\n" not in doc, f"{rule.id}: doc must be one paragraph"
+    assert "  " not in doc, f"{rule.id}: doc has a double space (line continuation gone wrong?)"
+    assert 150 <= len(doc) <= 1000, (rule.id, len(doc))
+    assert doc.endswith("."), rule.id
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.id)
+def test_examples_are_lines_or_marked_descriptions(rule):
+    for kind in ("bad", "fixed"):
+        text = getattr(rule, kind)
+        described = text.startswith(DESCRIPTION)
+        assert described == (rule.id in DESCRIBED), f"{rule.id}.{kind}: description marker mismatch"
+        if not described:
+            assert "\n" not in text and "\r" not in text, f"{rule.id}.{kind} must be a single JSONL line"
+    assert rule.bad != rule.fixed, rule.id
+
+
+@pytest.mark.parametrize("example", JSON_EXAMPLES, ids=_ex_id)
+def test_json_examples_parse(example):
+    rid, kind, text = example
+    if kind == "bad" and rid in BAD_NOT_CLEAN_JSON:
+        pytest.skip("deliberately broken JSON or duplicate key")
+    orjson.loads(text)
+
+
+def test_broken_examples_really_are_broken():
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(RULES["DP102"].bad)
+    # orjson accepts a duplicate key silently (the last wins): the raw text must hold it twice.
+    bad = RULES["DP104"].bad
+    parsed = orjson.loads(bad)
+    assert len(re.findall(r'"[^"\\]+"\s*:', bad)) > len(re.findall(r'"[^"\\]+"\s*:', orjson.dumps(parsed).decode()))
+
+
+def _is_dpo(rec: dict) -> bool:
+    return "preferred_output" in rec or "non_preferred_output" in rec
+
+
+@pytest.mark.parametrize("example", [e for e in JSON_EXAMPLES if e[1] == "fixed"], ids=_ex_id)
+def test_fixed_examples_are_plausible_training_lines(example):
+    """A light shape check (the validator test is the real one): a user turn, and an assistant
+    reply that ends a sentence."""
+    rid, _, text = example
+    rec = orjson.loads(text)
+    assert isinstance(rec, dict), rid
+    if _is_dpo(rec):
+        msgs = rec["input"]["messages"]
+        outputs = [rec["preferred_output"], rec["non_preferred_output"]]
+        for out in outputs:
+            assert isinstance(out, list) and len(out) == 1 and out[0]["role"] == "assistant", rid
+            assert out[0]["content"].rstrip().endswith(SENTENCE_END), rid
+        assert outputs[0][0]["content"] != outputs[1][0]["content"], rid
+    else:
+        msgs = rec["messages"]
+        assert msgs[-1]["role"] == "assistant", rid
+    roles = [m["role"] for m in msgs]
+    assert "user" in roles, rid
+    for m in msgs:
+        if m["role"] == "assistant" and isinstance(m.get("content"), str):
+            assert m["content"].rstrip().endswith(SENTENCE_END), rid
+
+
+def test_secret_example_uses_a_fake_key_of_the_right_shape():
+    bad = RULES["DP305"].bad
+    m = re.search(r"sk-proj-[A-Za-z0-9]{40}\b", bad)
+    assert m, "the DP305 example should carry an sk-proj- style key"
+    assert "sk-" not in RULES["DP305"].fixed
+
+
+def test_dpo_examples_use_the_preference_format():
+    for rid in ("DP220", "DP221"):
+        for kind in ("bad", "fixed"):
+            rec = orjson.loads(getattr(RULES[rid], kind))
+            assert "input" in rec and "messages" not in rec, (rid, kind)
