@@ -122,6 +122,124 @@ def rules(
         typer.echo(f"{r.id}  {r.name:<26} {r.severity.value:<8} {r.summary}")
 
 
+@app.command()
+def convert(
+    input: Annotated[str, typer.Argument(help="A JSON array or JSONL file (.gz/.zst read too), or - for stdin.")],
+    output: Annotated[str, typer.Argument(help="The chat JSONL to write, or - for stdout (then give --rejects).")],
+    source: Annotated[str, typer.Option("--from", help="auto, alpaca, sharegpt, sharegpt-dpo, prompt-completion, "
+                                        "preference (prompt/chosen/rejected), openai, openai-dpo.")] = "auto",
+    target: Annotated[Optional[str], typer.Option("--to", help="openai or openai-dpo (default: from the data).")] = None,
+    rejects: Annotated[Optional[str], typer.Option("--rejects", help="Where records that do not convert go "
+                                                   "(default: OUTPUT with .rejects.jsonl).")] = None,
+    mapping: Annotated[Optional[list[str]], typer.Option("--map", help="FIELD=COLUMN for custom names, as in "
+                                                         "LLaMA-Factory's dataset_info (prompt, query, response, "
+                                                         "system, history, messages, tools, chosen, rejected, "
+                                                         "role_tag, content_tag, user_tag, assistant_tag, "
+                                                         "system_tag, function_tag, observation_tag).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+) -> None:
+    """Alpaca / ShareGPT / prompt-completion / preference / OpenAI records → OpenAI chat (or preference) JSONL.
+
+    Every record becomes one output line or one line of the rejects file with its source line and
+    reason; the output passes the validator's per-line rules. Exit 0 all converted, 1 some rejected,
+    2 usage error or unreadable input.
+    """
+    from dataprep.io.convert import MappingError, summary_renderables
+    from dataprep.io.convert import convert as run_convert
+    from dataprep.io.reader import InputError
+
+    try:
+        res = run_convert(input, output, source=source, target=target, rejects_path=rejects, mapping=mapping)
+    except (MappingError, ValueError) as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    except InputError as e:
+        _err(f"error: cannot read {e.path}: {e.reason}")
+        raise typer.Exit(2) from None
+    except OSError as e:
+        _err(f"error: cannot write {e.filename or output}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        import orjson
+
+        text = orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode()
+        if output == "-":
+            _err(text)
+        else:
+            typer.echo(text)
+    if not quiet:
+        from rich.console import Console
+
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for r in summary_renderables(res):
+            console.print(r)
+    if res.rejected:
+        if not quiet:
+            _err(f"{res.rejected} of {res.records} record(s) rejected: see {res.rejects_path}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def fix(
+    input: Annotated[str, typer.Argument(help="A JSONL file (.gz/.zst read too), or - for stdin.")],
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Fixed JSONL (default: IN with .fixed.jsonl).")] = None,
+    rejects: Annotated[Optional[str], typer.Option("--rejects", help="Lines that cannot be fixed safely, with "
+                                                   "their findings (default: IN with .rejects.jsonl).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    drop_duplicates: Annotated[bool, typer.Option("--drop-duplicates", help="Drop exact duplicate lines "
+                                                  "(first kept).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+) -> None:
+    """Safe repairs: BOM, CRLF, blank lines, whitespace, misplaced weights, object arguments, secrets.
+
+    Every input line lands in the fixed file or the rejects file (original bytes plus every finding),
+    or is counted as a dropped blank / duplicate. Exit 0 nothing rejected, 1 some lines rejected,
+    2 usage error or unreadable input (a whole JSON array: run convert first).
+    """
+    from dataprep.io.fix import default_paths, summary_renderables
+    from dataprep.io.fix import fix as run_fix
+    from dataprep.io.reader import InputError
+
+    if not dry_run and (out is None or rejects is None):
+        if input == "-":
+            _err("error: reading stdin needs --out FILE and --rejects FILE")
+            raise typer.Exit(2)
+        d_out, d_rej = default_paths(input)
+        out = out or d_out
+        rejects = rejects or d_rej
+    try:
+        res = run_fix(input, out, rejects, dry_run=dry_run, drop_duplicates=drop_duplicates)
+    except ValueError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    except InputError as e:
+        _err(f"error: {e.path} {e.reason}" if e.reason.startswith(("is one JSON array", "looks like"))
+             else f"error: cannot read {e.path}: {e.reason}")
+        raise typer.Exit(2) from None
+    except OSError as e:
+        _err(f"error: cannot write {e.filename or out}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    # A dry run's plan is its output (stdout, unless --json took stdout); a real run's summary goes to stderr.
+    to_stdout = dry_run and not as_json
+    if to_stdout or not quiet:
+        from rich.console import Console
+
+        console = Console(stderr=not to_stdout, highlight=False, soft_wrap=True)
+        for r in summary_renderables(res):
+            console.print(r)
+    if res.rejected:
+        if not quiet:
+            _err(f"{res.rejected} of {res.lines} line(s) {'would be ' if dry_run else ''}rejected"
+                 + ("" if dry_run else f": see {rejects}"))
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -41,7 +41,7 @@ def check_line(line: RawLine, path: str, expected: str = F.OPENAI_CHAT, content:
     ``content=False`` skips the DP3xx text rules (structure only).
     """
     sink = Sink(path, line.number)
-    rec = parse_line(line.data, sink, first_line=line.number == 1)
+    rec = parse_line(line.data, sink, first_line=line.offset == 0)
     if rec is NOTHING:
         blank = bool(sink.findings) and sink.findings[-1].rule == "DP105"
         return LineOutcome(NOTHING, F.UNKNOWN, sink.findings, blank, False)

@@ -1,0 +1,114 @@
+"""DP502: documents of another split/file that also appear in the training set.
+
+For every "other" document (validation, test, a new batch) find one training document that it
+leaks from, by the strongest kind that applies:
+
+* ``exact``: same ``exact_hash`` (normalised text);
+* ``near``: estimated Jaccard >= threshold through LSH candidates (best match kept);
+* ``ngram``: at least one shared word n-gram (13 by default, as GPT-3 / lm-eval-harness), from
+  ``shingles.ngram_hashes``; texts shorter than n words have no n-grams and only match by the
+  two kinds above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import lsh
+from .minhash import DEFAULT_CONFIG, MinHashConfig, is_empty
+
+LEAK_KINDS = ("none", "exact", "near", "ngram")
+L_NONE, L_EXACT, L_NEAR, L_NGRAM = 0, 1, 2, 3
+
+
+@dataclass
+class LeakageResult:
+    match: np.ndarray  # int64 (n_other,), training index or -1
+    kind: np.ndarray  # uint8 (n_other,), index into LEAK_KINDS
+    similarity: np.ndarray  # float32: 1.0 exact, estimated Jaccard near, share of n-grams found
+    ngram_overlap: np.ndarray  # int64: number of the document's n-grams seen in training (0 if not computed)
+
+    @property
+    def leaked(self) -> np.ndarray:
+        return np.flatnonzero(self.kind != L_NONE)
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(LEAK_KINDS) if k}
+
+
+def _first_index_lookup(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """For each query, the smallest index i with keys[i] == query, or -1."""
+    uniq, first = np.unique(keys, return_index=True)
+    if not len(uniq):
+        return np.full(len(queries), -1, dtype=np.int64)
+    pos = np.searchsorted(uniq, queries)
+    pos = np.minimum(pos, len(uniq) - 1)
+    hit = uniq[pos] == queries
+    return np.where(hit, first[pos], -1).astype(np.int64)
+
+
+def leakage(
+    train_sigs: np.ndarray,
+    train_exact: np.ndarray,
+    other_sigs: np.ndarray,
+    other_exact: np.ndarray,
+    config: MinHashConfig = DEFAULT_CONFIG,
+    *,
+    train_ngrams: tuple[np.ndarray, np.ndarray] | None = None,
+    other_ngrams: tuple[np.ndarray, np.ndarray] | None = None,
+    max_bucket: int = lsh.DEFAULT_MAX_BUCKET,
+) -> LeakageResult:
+    """Match every other-document to a training document (see the module doc for the kinds).
+
+    ``*_ngrams`` are ``(hashes, counts)`` from ``shingles.ngram_hashes``; pass both or neither.
+    """
+    n_other = len(other_exact)
+    match = np.full(n_other, -1, dtype=np.int64)
+    kind = np.zeros(n_other, dtype=np.uint8)
+    sim = np.zeros(n_other, dtype=np.float32)
+    overlap = np.zeros(n_other, dtype=np.int64)
+
+    ex = _first_index_lookup(np.asarray(train_exact, dtype=np.uint64), np.asarray(other_exact, dtype=np.uint64))
+    hit = ex >= 0
+    match[hit], kind[hit], sim[hit] = ex[hit], L_EXACT, 1.0
+
+    t_act = np.flatnonzero(~is_empty(train_sigs))
+    o_act = np.flatnonzero(~hit & ~is_empty(other_sigs))
+    if len(t_act) and len(o_act):
+        bands, rows = config.bands_rows
+        qi, xi = lsh.cross_candidates(
+            lsh.band_hashes(other_sigs[o_act], bands, rows),
+            lsh.band_hashes(train_sigs[t_act], bands, rows),
+            max_bucket,
+        )
+        s = lsh.pair_similarity(other_sigs[o_act], qi, train_sigs[t_act], xi)
+        ok = s >= np.float32(config.threshold)
+        qi, xi, s = qi[ok], xi[ok], s[ok]
+        if len(qi):
+            # Best match per query: highest similarity, then earliest training index.
+            o = np.lexsort((xi, -s, qi))
+            qi, xi, s = qi[o], xi[o], s[o]
+            first = np.concatenate([[True], qi[1:] != qi[:-1]])
+            q = o_act[qi[first]]
+            match[q], kind[q], sim[q] = t_act[xi[first]], L_NEAR, s[first]
+
+    if (train_ngrams is None) != (other_ngrams is None):
+        raise ValueError("pass train_ngrams and other_ngrams together")
+    if train_ngrams is not None:
+        th, tc = train_ngrams
+        oh, oc = other_ngrams
+        t_doc = np.repeat(np.arange(len(tc), dtype=np.int64), tc)
+        o_doc = np.repeat(np.arange(len(oc), dtype=np.int64), oc)
+        found = np.isin(oh, th)
+        overlap = np.bincount(o_doc[found], minlength=n_other).astype(np.int64)
+        share = np.divide(overlap, oc, out=np.zeros(n_other), where=np.asarray(oc) > 0).astype(np.float32)
+        todo = np.flatnonzero((kind == L_NONE) & (overlap > 0))
+        if len(todo):
+            # The training document of each leaking document's first shared n-gram.
+            where = np.flatnonzero(found & np.isin(o_doc, todo))
+            docs, first_pos = np.unique(o_doc[where], return_index=True)
+            src = _first_index_lookup(th, oh[where[first_pos]])
+            match[docs], kind[docs], sim[docs] = t_doc[src], L_NGRAM, share[docs]
+    return LeakageResult(match, kind, sim, overlap)

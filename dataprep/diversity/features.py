@@ -1,0 +1,99 @@
+"""The per-shard step the scan runs, and the merge of its results.
+
+``text_features(user_texts, assistant_texts, start_row=...)`` takes, for each example of a
+shard, all of its user text and all of its assistant text (messages of one role joined by a
+newline, in order), and the file row of the shard's first example, and returns a small picklable ``TextFeatures``: per-example columns for the Profile (word
+counts, openings) and one mergeable ``RoleLexicon`` per role. ``merge_text_features`` joins
+the shards in file order; nothing downstream touches single words again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from dataprep.diversity.lexical import (
+    MATTR_WINDOW,
+    MTLD_THRESHOLD,
+    STREAM_BLOCK,
+    RoleLexicon,
+    merge_lexicons,
+    role_lexicons,
+)
+
+ROLES = ("user", "assistant")
+OPENING_WORDS = 3  # the openings column keeps the first 3 words; shorter prefixes derive from it
+
+
+@dataclass
+class TextFeatures:
+    """Text features of a run of examples (a shard, or the whole file after merging)."""
+
+    examples: int
+    lexicon: dict[str, RoleLexicon]  # "user", "assistant"
+    rows: pl.DataFrame  # user_words, assistant_words (Int32), user_opening, assistant_opening (String)
+
+
+def text_features(
+    user_texts: Sequence[str | None],
+    assistant_texts: Sequence[str | None],
+    *,
+    start_row: int = 0,
+    window: int = MATTR_WINDOW,
+    threshold: float = MTLD_THRESHOLD,
+    block: int = STREAM_BLOCK,
+) -> TextFeatures:
+    """Features of one shard; ``user_texts[i]``/``assistant_texts[i]`` belong to example
+    ``start_row + i`` of the file (0-based row, needed so that MATTR/MTLD blocks line up
+    across shards; any shard size works)."""
+    if len(user_texts) != len(assistant_texts):
+        raise ValueError("user_texts and assistant_texts must have one entry per example")
+    lexes, counts, opens = role_lexicons(
+        [user_texts, assistant_texts], start_row=start_row, window=window, threshold=threshold, block=block, opening_words=OPENING_WORDS
+    )
+    rows = pl.DataFrame(
+        {
+            "user_words": counts[0],
+            "assistant_words": counts[1],
+            "user_opening": opens[0],
+            "assistant_opening": opens[1],
+        },
+        schema={"user_words": pl.Int32, "assistant_words": pl.Int32, "user_opening": pl.String, "assistant_opening": pl.String},
+    )
+    return TextFeatures(len(user_texts), dict(zip(ROLES, lexes)), rows)
+
+
+def merge_text_features(parts: Iterable[TextFeatures], *, jobs: int = 1, keep_sets: bool = False) -> TextFeatures:
+    """Join shard features in order. ``keep_sets=False`` (the default) drops the n-gram sets
+    after counting them, which frees most of the memory; the result can then not be merged again."""
+    parts = list(parts)
+    lex = {r: merge_lexicons([p.lexicon[r] for p in parts], jobs=jobs, keep_sets=keep_sets) for r in ROLES}
+    rows = pl.concat([p.rows for p in parts]) if parts else text_features([], []).rows
+    return TextFeatures(sum(p.examples for p in parts), lex, rows)
+
+
+def features_in_shards(
+    user_texts: Sequence[str | None], assistant_texts: Sequence[str | None], *, shard: int = 20_000, jobs: int = 1
+) -> TextFeatures:
+    """In-memory convenience (tests, small files): ``text_features`` on slices, then merged."""
+    n = len(user_texts)
+    bounds = [(i, min(n, i + shard)) for i in range(0, n, shard)] or [(0, 0)]
+    parts = [text_features(user_texts[a:b], assistant_texts[a:b], start_row=a) for a, b in bounds]
+    return merge_text_features(parts, jobs=jobs)
+
+
+def combined_texts(user_texts: Sequence[str | None], assistant_texts: Sequence[str | None]) -> list[str]:
+    """The text of whole examples (user then assistant), as the Vendi score reads them."""
+    return [f"{u or ''}\n{a or ''}" for u, a in zip(user_texts, assistant_texts)]
+
+
+def word_count_quantiles(tf: TextFeatures) -> dict:
+    """Median and p90 words per example and role (handy next to the lexical figures)."""
+    out = {}
+    for r in ROLES:
+        v = tf.rows[f"{r}_words"].to_numpy()
+        out[r] = {"median": float(np.median(v)) if len(v) else 0.0, "p90": float(np.quantile(v, 0.9)) if len(v) else 0.0}
+    return out

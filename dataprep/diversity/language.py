@@ -1,0 +1,220 @@
+"""Language mix from a deterministic sample, with 95% intervals.
+
+- Detector: langdetect with ``DetectorFactory.seed = 0`` (its result depends only on the text),
+  on at most 1,000 characters of cleaned text.
+- Undetermined ('und'): after removing fenced and inline code, code-like lines (keywords,
+  symbol-dense, or short lines with calls, snake_case, assignments...), URLs, e-mail
+  addresses and numbers, fewer than 20 letters remain (short or code-only texts), or
+  langdetect's best probability is below 0.80. 'zh-cn'/'zh-tw' are reported as 'zh'.
+- Sample: ``sample_indices(n, k)``, k rows evenly spread over the file (default 2,000; all
+  rows with ``full=True``), so the same file always gives the same sample.
+- Example language: the reply's (assistant text) when determined, else the prompt's (user
+  text), else 'und'. Shares are over sampled examples, 'und' included, each with a Wilson 95%
+  interval; when the sample is the whole file the shares are exact and the interval is kept
+  only for a uniform output.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import numpy as np
+
+from dataprep.diversity.flags import Flag
+
+SAMPLE_SIZE = 2000
+MIN_LETTERS = 20
+MIN_PROB = 0.80
+MAX_CHARS = 1000
+UND = "und"
+Z95 = 1.959963984540054
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
+_INLINE = re.compile(r"`[^`\n]*`")
+_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+")
+_NUM = re.compile(r"\d+(?:[.,:/]\d+)*")
+_CODE_START = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|return\b|#include|public |private |function |"
+    r"var |let |const |SELECT |<\w+[ >/]|</\w+>|\$ |>>> )"
+)
+_CODE_SYMBOLS = re.compile(r"[{}\[\]()<>;=_*/\\|&^%$#@~+\"']")
+_LETTER = re.compile(r"[^\W\d_]")
+_SPACES = re.compile(r"\s+")
+
+
+# calls, snake_case, assignments, comparisons, arrows, statement ends, indented lines
+_CODE_HINT = re.compile(r"\w\(|\w_\w|\s=\s|[=!<>]=|->|=>|::|;\s*$|[{}]\s*$|^\s*(?:#|//)|^(?: {4}|\t)\S")
+
+
+def _is_code_line(line: str) -> bool:
+    s = line.strip()
+    if not s:
+        return False
+    if _CODE_START.match(line) or len(_CODE_SYMBOLS.findall(s)) >= 0.2 * len(s.replace(" ", "")):
+        return True
+    # a hint alone only condemns a short line: a long prose paragraph may mention f(x)
+    return len(s) <= 120 and _CODE_HINT.search(line) is not None
+
+
+def clean_text(text: str) -> str:
+    """The prose of ``text``: code, URLs, e-mails and numbers removed, spaces collapsed."""
+    t = _FENCE.sub(" ", text or "")
+    t = _INLINE.sub(" ", t)
+    t = _URL.sub(" ", t)
+    t = "\n".join(line for line in t.split("\n") if not _is_code_line(line))
+    t = _NUM.sub(" ", t)
+    return _SPACES.sub(" ", t).strip()
+
+
+def _init() -> None:
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import init_factory
+
+    DetectorFactory.seed = 0
+    init_factory()
+
+
+def detect_one(text: str | None) -> tuple[str, float]:
+    """(language, probability) of one text; ('und', p) when undetermined (see module doc)."""
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    t = clean_text(text or "")
+    if len(_LETTER.findall(t, 0, 4 * MAX_CHARS)) < MIN_LETTERS:
+        return UND, 0.0
+    try:
+        best = detect_langs(t[:MAX_CHARS])[0]
+    except LangDetectException:
+        return UND, 0.0
+    lang = "zh" if best.lang.startswith("zh-") else best.lang
+    return (lang if best.prob >= MIN_PROB else UND), float(best.prob)
+
+
+def _detect_chunk(texts: list[str | None]) -> list[tuple[str, float]]:
+    return [detect_one(t) for t in texts]
+
+
+def detect_texts(texts: Sequence[str | None], *, jobs: int = 1, chunk: int = 64) -> list[tuple[str, float]]:
+    """``detect_one`` over many texts, over ``jobs`` processes (spawned, so safe to call from
+    a process that already runs threads; results do not depend on ``jobs``)."""
+    texts = list(texts)
+    if jobs <= 1 or len(texts) < 2 * chunk:
+        _init()
+        return _detect_chunk(texts)
+    chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init) as ex:
+        out: list[tuple[str, float]] = []
+        for part in ex.map(_detect_chunk, chunks):
+            out.extend(part)
+    return out
+
+
+def sample_indices(n: int, k: int = SAMPLE_SIZE, *, full: bool = False) -> np.ndarray:
+    """``k`` row indices evenly spread over ``n`` rows (all rows when ``full`` or ``k >= n``)."""
+    if full or k >= n:
+        return np.arange(n, dtype=np.int64)
+    return ((np.arange(k, dtype=np.float64) + 0.5) * n / k).astype(np.int64)
+
+
+@dataclass
+class LanguageSample:
+    """Per sampled row: its 0-based ``rows``, and the user, assistant and example languages."""
+
+    rows: np.ndarray
+    user: list[str]
+    assistant: list[str]
+    example: list[str]
+    total: int  # examples in the whole dataset
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+def example_language(user: str, assistant: str) -> str:
+    return assistant if assistant != UND else user
+
+
+def detect_sample(
+    user_texts: Sequence[str | None],
+    assistant_texts: Sequence[str | None],
+    rows: np.ndarray,
+    total: int,
+    *,
+    jobs: int = 1,
+) -> LanguageSample:
+    """Languages of the sampled rows; ``user_texts[i]``/``assistant_texts[i]`` belong to ``rows[i]``."""
+    n = len(rows)
+    res = detect_texts(list(user_texts) + list(assistant_texts), jobs=jobs)
+    u = [r[0] for r in res[:n]]
+    a = [r[0] for r in res[n:]]
+    return LanguageSample(np.asarray(rows, dtype=np.int64), u, a, [example_language(x, y) for x, y in zip(u, a)], total)
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    # at k = 0 or k = n the bound is exactly 0 or 1; the formula leaves rounding noise
+    return (0.0 if k == 0 else max(0.0, mid - half)), (1.0 if k == n else min(1.0, mid + half))
+
+
+def shares(langs: Sequence[str]) -> dict:
+    """``{lang: {share, ci_low, ci_high, n}}``, most common first ('und' included)."""
+    n = len(langs)
+    out = {}
+    for lang, k in sorted(Counter(langs).items(), key=lambda kv: (-kv[1], kv[0])):
+        lo, hi = wilson(k, n)
+        out[lang] = {"share": k / n, "ci_low": lo, "ci_high": hi, "n": k}
+    return out
+
+
+def language_section(sample: LanguageSample) -> dict:
+    """The ``languages`` report fields: shares by example and by role, the sample size, a note."""
+    full = sample.size >= sample.total
+    note = (
+        f"all {sample.total} examples" if full else f"deterministic sample of {sample.size} of {sample.total} examples (evenly spread); 95% Wilson intervals"
+    )
+    return {
+        "languages": shares(sample.example),
+        "language_sample": sample.size,
+        "language_sampled": not full,
+        "language_note": note,
+        "languages_by_role": {"user": shares(sample.user), "assistant": shares(sample.assistant)},
+    }
+
+
+def language_mismatch(sample: LanguageSample) -> Flag | None:
+    """DP309: sampled rows whose reply language differs from the prompt's (both determined)."""
+    bad = [i for i, (u, a) in enumerate(zip(sample.user, sample.assistant)) if u != UND and a != UND and u != a]
+    if not bad:
+        return None
+    pairs = Counter((sample.user[i], sample.assistant[i]) for i in bad).most_common(3)
+    desc = ", ".join(f"{u}->{a} x{c}" for (u, a), c in pairs)
+    return Flag(
+        "DP309",
+        f"reply language differs from the prompt's ({desc}; {len(bad)} of {sample.size} sampled)",
+        sample.rows[bad],
+        {"count": len(bad), "sample": sample.size},
+    )
+
+
+def language_mix(languages: dict, expected: Sequence[str], *, max_share: float = 0.01) -> Flag | None:
+    """DP602: determined languages outside ``expected`` whose share exceeds ``max_share``."""
+    exp = {e.lower() for e in expected}
+    over = {k: v for k, v in languages.items() if k != UND and k not in exp and v["share"] > max_share}
+    if not over:
+        return None
+    desc = ", ".join(f"{k} {v['share']:.1%} (95% CI {v['ci_low']:.1%}-{v['ci_high']:.1%})" for k, v in over.items())
+    return Flag("DP602", f"languages outside {sorted(exp)}: {desc}", None, {"languages": over, "expected": sorted(exp)})

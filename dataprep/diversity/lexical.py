@@ -1,0 +1,456 @@
+"""Lexical diversity: distinct-1/2/3, vocabulary, MATTR and MTLD, exact and vectorised.
+
+Definitions (all over the words of one role, see ``words.py``):
+
+- distinct-n = distinct n-grams / total n-grams over all texts; n-grams never cross a text
+  boundary (Li et al., 2016). ``vocab`` is the number of distinct words (distinct-1's numerator).
+- MATTR and MTLD read a role's texts as running text, in file order, in blocks of 32
+  consecutive examples (rows 0-31, 32-63, ...): windows and factors run across the examples of
+  a block and restart at block boundaries. So repetition *across* examples (templates,
+  boilerplate) lowers them, not only repetition inside one reply; and because the blocks are
+  fixed by row number, the result does not depend on how the scan cut the file into shards.
+- MATTR, window ``W`` = 50 (Covington & McFall, 2010): the mean type-token ratio over every
+  window of ``W`` consecutive words inside one block; a block shorter than ``W`` counts as one
+  window of its own length. All windows of all blocks are pooled.
+- MTLD, threshold 0.72 (McCarthy & Jarvis, 2010): walking a block, a factor ends as soon as
+  the running type-token ratio is <= 0.72, and counting restarts; the leftover at the end of
+  the block adds the partial factor (1 - TTR) / (1 - 0.72). MTLD = total words / total
+  factors, computed forwards and backwards and averaged. ``None`` when there are no factors.
+
+Ids are 64-bit hashes, so "exact" means exact up to a 64-bit hash collision.
+
+The work splits in two so that the dataset-level step does no per-token Python: ``role_lexicons``
+runs on a shard of texts (inside the parallel scan) and returns small mergeable ``RoleLexicon``s;
+``merge_lexicons`` unions shards (and stitches the blocks cut by shard edges);
+``lexical_metrics`` turns one into numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dataprep.diversity.words import word_ids
+
+MATTR_WINDOW = 50
+MTLD_THRESHOLD = 0.72
+STREAM_BLOCK = 32
+NGRAM_ORDERS = (1, 2, 3)
+
+_U64 = np.uint64
+_K = (_U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F), _U64(0x165667B19E3779F9))
+_EMPTY_U64 = np.zeros(0, dtype=np.uint64)
+
+
+def ngram_ids(ids: np.ndarray, offsets: np.ndarray, n: int, *, with_starts: bool = False):
+    """uint64 ids of every word n-gram that lies inside one text, in text order (and, with
+    ``with_starts``, the global index of each n-gram's first word)."""
+    total = len(ids)
+    if n == 1:
+        return (ids, np.arange(total, dtype=np.int64)) if with_starts else ids
+    m = total - n + 1
+    if m <= 0:
+        return (_EMPTY_U64, np.zeros(0, dtype=np.int64)) if with_starts else _EMPTY_U64
+    # a sum of random ids times odd constants: uniform over 64 bits (the top-bit buckets of
+    # the merge rely on that), and two different n-grams collide with odds 2^-64
+    h = ids[:m] * _K[0]
+    for j in range(1, n):
+        h += ids[j : j + m] * _K[j % 3]
+    valid = np.ones(total, dtype=bool)
+    for j in range(1, n):  # the last n-1 words of a text start no n-gram
+        p = offsets[1:] - j
+        valid[p[p >= offsets[:-1]]] = False
+    keep = valid[:m]
+    return (h[keep], np.flatnonzero(keep)) if with_starts else h[keep]
+
+
+def _sorted_unique(h: np.ndarray) -> np.ndarray:
+    if len(h) == 0:
+        return _EMPTY_U64
+    s = np.sort(h)
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def prev_next(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per word: local position of the same word's previous occurrence in its text (-1 if none),
+    of its next occurrence (text length if none), and the sorted distinct ids.
+
+    One sort of ``(top bits of id | global index)`` keys groups equal words in text order; a
+    rare group whose truncated ids collide is redone exactly with a lexsort.
+    """
+    total = len(ids)
+    lens = np.diff(offsets)
+    tstart = np.repeat(offsets[:-1], lens)
+    tlen = np.repeat(lens, lens)
+    if total == 0:
+        return np.full(0, -1, dtype=np.int64), tlen, _EMPTY_U64
+    bits = max(1, int(total - 1).bit_length())
+    mask = _U64((1 << bits) - 1)
+    key = ids & ~mask
+    key |= np.arange(total, dtype=np.uint64)
+    key.sort()
+    idx = (key & mask).astype(np.int64)
+    grp = key >> _U64(bits)
+    del key
+    same = grp[1:] == grp[:-1]
+    sid = ids[idx]  # full ids and stream numbers in sorted order: two gathers, then neighbours
+    sst = np.repeat(np.arange(len(lens), dtype=np.int32), lens)[idx]
+    eq = sid[1:] == sid[:-1]
+    impure = same & ~eq
+    link = same & eq & (sst[1:] == sst[:-1])
+    # idx is a permutation: one full scatter per direction beats selecting the linked pairs first
+    prev_g = np.empty(total, dtype=np.int64)
+    prev_g[idx[0]] = -1
+    prev_g[idx[1:]] = np.where(link, idx[:-1], -1)
+    nxt_g = np.empty(total, dtype=np.int64)
+    nxt_g[idx[-1]] = -1
+    nxt_g[idx[:-1]] = np.where(link, idx[1:], -1)
+    prev = np.where(prev_g >= 0, prev_g - tstart, -1)
+    nxt = np.where(nxt_g >= 0, nxt_g - tstart, tlen)
+    starts = np.empty(total, dtype=bool)
+    starts[0] = True
+    np.logical_not(same, out=starts[1:])
+    uniq_parts = [sid[starts]]
+    if impure.any():
+        bad = np.unique(grp[1:][impure])
+        t = idx[np.isin(grp, bad)]
+        prev[t] = -1
+        nxt[t] = tlen[t]
+        ts = t[np.lexsort((t, ids[t]))]
+        ok = (ids[ts[1:]] == ids[ts[:-1]]) & (ts[:-1] >= tstart[ts[1:]])
+        pa, pb = ts[:-1][ok], ts[1:][ok]
+        prev[pb] = pa - tstart[pb]
+        nxt[pa] = pb - tstart[pa]
+        uniq_parts.append(ids[t])
+    return prev, nxt, _sorted_unique(np.concatenate(uniq_parts))
+
+
+def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR_WINDOW) -> tuple[float, int]:
+    """(sum of window TTRs, number of windows) over all texts; MATTR = first / second.
+
+    A word adds 1 to the distinct count of every window that contains it and not its previous
+    occurrence; those windows are one contiguous range of start positions, so each word's share
+    is a closed-form count and no window is ever materialised.
+    """
+    lens = np.diff(offsets)
+    nonempty = lens > 0
+    if not nonempty.any():
+        return 0.0, 0
+    w_text = np.minimum(window, lens)
+    tstart = np.repeat(offsets[:-1], lens)
+    tlen = np.repeat(lens, lens)
+    w = np.repeat(w_text, lens)
+    pos = np.arange(len(prev_local), dtype=np.int64) - tstart
+    hi = np.minimum(pos, tlen - w)
+    lo = np.maximum(prev_local + 1, pos - w + 1)
+    c = hi - lo + 1
+    np.maximum(c, 0, out=c)
+    per_text = np.add.reduceat(c, offsets[:-1][nonempty])
+    sum_ttr = float(np.sum(per_text / w_text[nonempty]))
+    n_windows = int(np.sum(lens[nonempty] - w_text[nonempty] + 1))
+    return sum_ttr, n_windows
+
+
+def _max_types(thr: float, n: int) -> np.ndarray:
+    """``d[c]`` = the largest type count with ``d / c <= thr``, by the same float division as
+    the definition, so the table never disagrees with it at an exact boundary."""
+    c = np.arange(n + 1, dtype=np.int64)
+    d = np.floor(thr * c).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d += ((d + 1) / c <= thr) & (c > 0)
+        d -= (d / c > thr) & (c > 0)
+    return d.astype(np.int32)
+
+
+def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: float = MTLD_THRESHOLD) -> list[float]:
+    """Total MTLD factors of each group of streams; a group is ``(prev_local, offsets)``, its
+    streams read in array order (pass ``reverse_prev`` for the backward direction).
+
+    All streams advance together in rounds: each round looks at the next K words of every
+    live stream at once (a 2-D block), finds where the current factor ends if it does, and
+    moves each stream to that point or K words on. K grows as streams finish, so a few long
+    streams do not cost one Python step per word.
+    """
+    prevs, starts, lens, owner = [], [], [], []
+    base = 0
+    for g, (p, off) in enumerate(streams):
+        ln = np.diff(off)
+        keep = ln > 0
+        prevs.append(p)
+        starts.append(off[:-1][keep] + base)
+        lens.append(ln[keep])
+        owner.append(np.full(int(keep.sum()), g, dtype=np.int64))
+        base += len(p)
+    out = [0.0] * len(streams)
+    if base == 0:
+        return out
+    prev = np.concatenate(prevs).astype(np.int32)
+    st = np.concatenate(starts)
+    ln = np.concatenate(lens)
+    own = np.concatenate(owner)
+    n = len(ln)
+    pos = np.zeros(n, dtype=np.int64)  # next word to read, local to the stream
+    seg = np.zeros(n, dtype=np.int32)  # where the current factor started
+    types = np.zeros(n, dtype=np.int32)
+    cnt = np.zeros(n, dtype=np.int32)
+    fac = np.zeros(n, dtype=np.float64)
+    dmax = _max_types(threshold, int(ln.max()) + 513)  # counts run up to K past a stream end (masked)
+    live = np.arange(n)
+    while live.size:
+        m = live.size
+        k = int(min(512, max(32, 1 << (int(131072 // m)).bit_length() - 1)))  # ~128k cells a round
+        ar = np.arange(k, dtype=np.int64)
+        width = np.minimum(k, ln[live] - pos[live])
+        col = np.minimum(ar, (width - 1)[:, None])  # stay inside the stream; masked below
+        block = prev[(st[live] + pos[live])[:, None] + col]
+        d = np.cumsum(block < seg[live][:, None], axis=1, dtype=np.int32)
+        d += types[live][:, None]
+        c = cnt[live][:, None] + (ar + 1).astype(np.int32)
+        hit = d <= dmax[c]
+        hit &= ar < width[:, None]
+        has = hit.any(axis=1)
+        first = hit.argmax(axis=1)
+        h, nh = live[has], live[~has]
+        fac[h] += 1.0
+        pos[h] += first[has] + 1
+        seg[h] = pos[h]
+        types[h] = 0
+        cnt[h] = 0
+        last = width[~has] - 1
+        rows = np.flatnonzero(~has)
+        types[nh] = d[rows, last]
+        cnt[nh] = c[rows, last]
+        pos[nh] += width[~has]
+        live = live[pos[live] < ln[live]]
+    part = cnt > 0
+    fac[part] += (1.0 - types[part] / cnt[part]) / (1.0 - threshold)
+    sums = np.bincount(own, weights=fac, minlength=len(streams))
+    return [float(x) for x in sums]
+
+
+def reverse_prev(nxt_local: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``prev_local`` of the texts read backwards, from the forward ``next`` positions."""
+    lens = np.diff(offsets)
+    tstart = np.repeat(offsets[:-1], lens)
+    tlen = np.repeat(lens, lens)
+    k = np.arange(len(nxt_local), dtype=np.int64) - tstart
+    src = tstart + tlen - 1 - k
+    return tlen - 1 - nxt_local[src]
+
+
+@dataclass
+class RoleLexicon:
+    """Mergeable lexical summary of the texts of one role.
+
+    ``uniq[n]`` holds the sorted distinct n-gram ids; ``pending`` the words of stream blocks
+    this shard saw only part of (block id -> word-id pieces in file order), finished when the
+    shards are merged or the metrics read; everything else is a plain sum.
+    """
+
+    texts: int = 0
+    words: int = 0
+    ngrams: dict[int, int] = field(default_factory=lambda: {n: 0 for n in NGRAM_ORDERS})
+    uniq: dict[int, np.ndarray] = field(default_factory=lambda: {n: _EMPTY_U64 for n in NGRAM_ORDERS})
+    mattr_sum: float = 0.0
+    mattr_windows: int = 0
+    mtld_forward: float = 0.0
+    mtld_backward: float = 0.0
+    pending: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    window: int = MATTR_WINDOW
+    threshold: float = MTLD_THRESHOLD
+    block: int = STREAM_BLOCK
+    distinct: dict[int, int] | None = None  # set by merge_lexicons when the sets are dropped
+
+    def params(self) -> tuple[int, float, int]:
+        return (self.window, self.threshold, self.block)
+
+
+def _block_rows(n: int, start_row: int, block: int) -> tuple[list[int], list[tuple[int, int, int]], int, int]:
+    """Cut rows ``[0, n)`` of a shard starting at global row ``start_row`` into stream blocks.
+
+    Returns the row boundaries of every piece, the pieces that are only part of their block
+    (``(block id, first row, end row)``), and the row range ``[a, b)`` of the whole blocks.
+    """
+    head = (-start_row) % block
+    if head >= n:  # the shard lies inside one block
+        return [0, n], ([(start_row // block, 0, n)] if n else []), 0, 0
+    full = (n - head) // block
+    a, b = head, head + full * block
+    bounds = ([0] if head else []) + list(range(a, b + 1, block)) + ([n] if b < n else [])
+    pieces = []
+    if head:
+        pieces.append((start_row // block, 0, head))
+    if b < n:
+        pieces.append(((start_row + b) // block, b, n))
+    return bounds, pieces, a, b
+
+
+def lexicon_from_ids(
+    ids: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    start_row: int = 0,
+    window: int = MATTR_WINDOW,
+    threshold: float = MTLD_THRESHOLD,
+    block: int = STREAM_BLOCK,
+) -> tuple[RoleLexicon, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A ``RoleLexicon`` for one shard of texts (row ``start_row`` of the file first), plus the
+    MTLD input ``(forward prev, backward prev, stream offsets)`` of its whole blocks, so that a
+    caller can batch the MTLD walk of several roles (see ``role_lexicons``)."""
+    n = len(offsets) - 1
+    bounds, pieces, a, b = _block_rows(n, start_row, block)
+    stream_off = offsets[bounds]
+    prev, nxt, uni = prev_next(ids, stream_off)
+    lex = RoleLexicon(texts=n, words=len(ids), window=window, threshold=threshold, block=block)
+    lex.uniq[1] = uni
+    lex.ngrams[1] = len(ids)
+    for k in NGRAM_ORDERS[1:]:
+        h = ngram_ids(ids, offsets, k)  # n-grams never cross an example boundary
+        lex.ngrams[k] = len(h)
+        lex.uniq[k] = _sorted_unique(h)
+    for bid, r0, r1 in pieces:
+        lex.pending[bid] = [ids[offsets[r0] : offsets[r1]]]
+    # the whole blocks are one contiguous run of words; prev/next are local to each stream
+    t0, t1 = offsets[a], offsets[b]
+    full_off = offsets[a : b + 1 : block] - t0
+    fprev, fnxt = prev[t0:t1], nxt[t0:t1]
+    lex.mattr_sum, lex.mattr_windows = mattr_parts(fprev, full_off, window)
+    return lex, (fprev, reverse_prev(fnxt, full_off), full_off)
+
+
+def role_lexicons(
+    roles: Sequence[Sequence[str | None]],
+    *,
+    start_row: int = 0,
+    window: int = MATTR_WINDOW,
+    threshold: float = MTLD_THRESHOLD,
+    block: int = STREAM_BLOCK,
+    opening_words: int = 0,
+):
+    """One ``RoleLexicon`` per sequence of texts (e.g. the user texts and the assistant texts of
+    a shard whose first example is row ``start_row``), each role's per-text word counts, and
+    with ``opening_words=k`` each role's openings (first k words, a polars Series)."""
+    lexes, streams, counts, opens = [], [], [], []
+    for texts in roles:
+        ids, off, op = word_ids(texts, opening_words=opening_words or 1)
+        lex, (fwd, bwd, soff) = lexicon_from_ids(ids, off, start_row=start_row, window=window, threshold=threshold, block=block)
+        lexes.append(lex)
+        streams += [(fwd, soff), (bwd, soff)]
+        counts.append(np.diff(off).astype(np.int32))
+        opens.append(op)
+    facs = mtld_factors(streams, threshold)
+    for i, lex in enumerate(lexes):
+        lex.mtld_forward, lex.mtld_backward = facs[2 * i], facs[2 * i + 1]
+    if opening_words:
+        return lexes, counts, opens
+    return lexes, counts
+
+
+def role_lexicon(texts: Sequence[str | None], **kw) -> RoleLexicon:
+    """``RoleLexicon`` of one sequence of texts."""
+    return role_lexicons([texts], **kw)[0][0]
+
+
+def _stream_sums(pending: dict[int, list[np.ndarray]], window: int, threshold: float) -> tuple[float, int, float, float]:
+    """MATTR and MTLD sums of stitched blocks: (sum TTR, windows, forward, backward factors)."""
+    if not pending:
+        return 0.0, 0, 0.0, 0.0
+    pieces = [np.concatenate(pending[k]) for k in sorted(pending)]
+    ids = np.concatenate(pieces)
+    off = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in pieces], out=off[1:])
+    prev, nxt, _ = prev_next(ids, off)
+    ms, mw = mattr_parts(prev, off, window)
+    f, b = mtld_factors([(prev, off), (reverse_prev(nxt, off), off)], threshold)
+    return ms, mw, f, b
+
+
+_BUCKET_BITS = 6
+
+
+def union_count_sorted(parts: Sequence[np.ndarray], *, jobs: int = 1, keep: bool = True) -> tuple[int, np.ndarray]:
+    """Size of the union of sorted-unique uint64 arrays (and the union itself when ``keep``).
+
+    The id space is cut into 64 ranges by the top bits; each range's slices are sorted on their
+    own, which stays in cache and is several times faster than one big sort.
+    """
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return 0, _EMPTY_U64
+    if len(parts) == 1:
+        return len(parts[0]), (parts[0] if keep else _EMPTY_U64)
+    nb = 1 << _BUCKET_BITS
+    edges = np.arange(1, nb, dtype=np.uint64) << _U64(64 - _BUCKET_BITS)
+    cuts = [np.concatenate(([0], np.searchsorted(p, edges), [len(p)])) for p in parts]
+
+    def bucket(b: int) -> np.ndarray:
+        return _sorted_unique(np.concatenate([p[c[b] : c[b + 1]] for p, c in zip(parts, cuts)]))
+
+    if jobs > 1:  # numpy's sort releases the GIL, so threads share the work without copies
+        with ThreadPoolExecutor(jobs) as ex:
+            out = list(ex.map(bucket, range(nb)))
+    else:
+        out = [bucket(b) for b in range(nb)]
+    total = sum(len(o) for o in out)
+    return total, (np.concatenate(out) if keep else _EMPTY_U64)
+
+
+def merge_lexicons(parts: Iterable[RoleLexicon], *, jobs: int = 1, keep_sets: bool = True) -> RoleLexicon:
+    """Union of shard summaries, given in file order (exact). Blocks split between shards are
+    stitched here. ``keep_sets=False`` keeps counts only, to save memory; the result then cannot
+    be merged again."""
+    parts = list(parts)
+    out = RoleLexicon()
+    if parts:
+        out.window, out.threshold, out.block = parts[0].params()
+    for p in parts:
+        if p.distinct is not None:
+            raise ValueError("a lexicon merged with keep_sets=False cannot be merged again")
+        if p.params() != out.params():
+            raise ValueError("cannot merge lexicons computed with different window/threshold/block")
+        out.texts += p.texts
+        out.words += p.words
+        out.mattr_sum += p.mattr_sum
+        out.mattr_windows += p.mattr_windows
+        out.mtld_forward += p.mtld_forward
+        out.mtld_backward += p.mtld_backward
+        for n in NGRAM_ORDERS:
+            out.ngrams[n] += p.ngrams[n]
+        for bid, pieces in p.pending.items():
+            out.pending.setdefault(bid, []).extend(pieces)
+    if not keep_sets:  # nothing can follow: finish the split blocks now
+        ms, mw, f, b = _stream_sums(out.pending, out.window, out.threshold)
+        out.mattr_sum += ms
+        out.mattr_windows += mw
+        out.mtld_forward += f
+        out.mtld_backward += b
+        out.pending = {}
+    counts = {}
+    for n in NGRAM_ORDERS:
+        counts[n], out.uniq[n] = union_count_sorted([p.uniq[n] for p in parts], jobs=jobs, keep=keep_sets)
+    out.distinct = None if keep_sets else counts
+    return out
+
+
+def _distinct(lex: RoleLexicon, n: int) -> int:
+    return lex.distinct[n] if lex.distinct is not None else len(lex.uniq[n])
+
+
+def lexical_metrics(lex: RoleLexicon) -> dict:
+    """``{distinct_1, distinct_2, distinct_3, mattr, mtld, vocab, words}`` (None where undefined)."""
+    out = {}
+    for n in NGRAM_ORDERS:
+        out[f"distinct_{n}"] = _distinct(lex, n) / lex.ngrams[n] if lex.ngrams[n] else None
+    ms, mw, f, b = _stream_sums(lex.pending, lex.window, lex.threshold)
+    ms, mw, f, b = ms + lex.mattr_sum, mw + lex.mattr_windows, f + lex.mtld_forward, b + lex.mtld_backward
+    out["mattr"] = ms / mw if mw else None
+    out["mtld"] = (lex.words / f + lex.words / b) / 2 if f > 0 and b > 0 else None
+    out["vocab"] = _distinct(lex, 1)
+    out["words"] = lex.words
+    return out

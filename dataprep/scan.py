@@ -1,0 +1,500 @@
+"""One streaming pass over a file, on all cores, that builds the Profile every analysis reads.
+
+Plain files are cut into byte-range shards at line boundaries and each worker process reads its
+own range; compressed input and stdin are read by the parent in blocks handed to the workers.
+Per line a worker parses once and runs every line rule, counts tokens, extracts the text features
+(diversity) and the MinHash signature (dedup). Nothing parses the file twice.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from dataprep.checks import formats as F
+from dataprep.checks.parse import NOTHING
+from dataprep.dedup.minhash import MinHashConfig, sketch
+from dataprep.diversity.features import TextFeatures, merge_text_features, text_features
+from dataprep.diversity.structure import system_prompt_hash
+from dataprep.io.reader import BOM, InputError, iter_lines, open_binary
+from dataprep.schema.findings import Finding, Severity
+from dataprep.tokens.count import COUNT_FIELDS, TokenCounter
+from dataprep.validate import FileReport, FileState, LineOutcome, check_line, file_level_findings, validate_file
+
+SHARD_BYTES = 16 * 2**20  # small enough to balance two cores, large enough to amortise a task
+COMPARE_MODES = ("conversation", "user", "assistant")
+ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
+TOKEN_COLUMNS = tuple(f"tokens_{f}" if f not in ("n_messages", "n_images") else f for f in COUNT_FIELDS)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Everything that changes what a scan computes (and so keys its cache)."""
+
+    model: str | None = None  # token counting model (rules/models.toml); None = the table's default
+    tokenizer: str | None = None  # tiktoken:NAME or a tokenizer.json path for open models
+    content: bool = True  # run the DP3xx text rules
+    compare: str = "conversation"  # what dedup compares: conversation (user+assistant), user, assistant
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+
+    def __post_init__(self):
+        if self.compare not in COMPARE_MODES:
+            raise ValueError(f"compare must be one of {', '.join(COMPARE_MODES)}, not {self.compare!r}")
+
+
+@dataclass
+class Profile:
+    """The result of one scan: one row per input line, findings, and the per-example sketches."""
+
+    path: str
+    format: str
+    size: int | None
+    rows: pl.DataFrame  # see dataprep.schema.profile.ProfileSchema
+    findings: list[Finding]
+    state: FileState
+    signatures: np.ndarray  # (rows, num_perm) uint32 MinHash of the compared text; empty sketch for non-examples
+    exact: np.ndarray  # (rows,) uint64 exact-duplicate key of the normalised compared text
+    text: TextFeatures | None  # lexical features (diversity), merged over shards
+    system_prompts: dict[int, str]  # system-prompt hash -> first 200 characters
+    options: ScanOptions
+    seconds: float = 0.0
+    cached: bool = False
+    readable: bool = True
+
+    @property
+    def examples(self) -> int:
+        return self.state.records
+
+    def report(self) -> FileReport:
+        """The validation view of this profile (what `validate` prints)."""
+        return FileReport(self.path, self.format, self.state.records, self.state.valid, self.state.lines,
+                          self.findings, self.readable)
+
+    def example_rows(self) -> pl.DataFrame:
+        """Rows that are examples of the file's own format and parsed (valid or not)."""
+        return self.rows.filter(pl.col("is_example"))
+
+    def line_bytes(self, line: int) -> bytes:
+        """The raw bytes of one input line (byte-exact, without its line ending)."""
+        row = self.rows.row(line - 1, named=True)
+        with open_binary(self.path) as f:
+            if hasattr(f, "seek") and f.seekable():
+                f.seek(row["offset"])
+                return f.read(row["length"])
+            for ln in iter_lines(f):
+                if ln.number == line:
+                    return ln.data
+        raise IndexError(line)
+
+
+# ---------------------------------------------------------------------------------------------
+# per-line extraction (runs in workers)
+
+def _texts_of(rec: dict, fmt: str):
+    """(messages, user text, assistant text, system text, role pattern, per-role chars, tool flag)."""
+    if fmt == F.OPENAI_DPO:
+        inp = rec.get("input")
+        msgs = list(inp.get("messages") or []) if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
+        out = rec.get("preferred_output")
+        if isinstance(out, list):
+            msgs += out
+    else:
+        msgs = rec.get("messages")
+        if not isinstance(msgs, list):
+            msgs = []
+    user, assistant, system = [], [], []
+    letters = []
+    chars = [0, 0, 0, 0]  # system, user, assistant, tool
+    tool_calls = 0
+    turns = 0
+    for m in msgs:
+        if type(m) is not dict:
+            letters.append("?")
+            continue
+        role = m.get("role")
+        letters.append(ROLE_LETTER.get(role, "?") if isinstance(role, str) else "?")
+        c = m.get("content")
+        if type(c) is not str:
+            c = "".join(p.get("text", "") for p in c if type(p) is dict and type(p.get("text")) is str) \
+                if type(c) is list else ""
+        if role == "user":
+            user.append(c)
+            chars[1] += len(c)
+            turns += 1
+        elif role == "assistant":
+            assistant.append(c)
+            chars[2] += len(c)
+            tc = m.get("tool_calls")
+            if type(tc) is list:
+                tool_calls += len(tc)
+        elif role in ("system", "developer"):
+            system.append(c)
+            chars[0] += len(c)
+        elif role in ("tool", "function"):
+            chars[3] += len(c)
+    return ("\n".join(user), "\n".join(assistant), "\n".join(system) if system else None, ",".join(letters),
+            chars, tool_calls, turns)
+
+
+@dataclass
+class _Shard:
+    """A worker's result for one byte range or block (line numbers local to the shard)."""
+
+    lines: int
+    columns: dict
+    findings: list[Finding]
+    state: FileState
+    signatures: np.ndarray
+    exact: np.ndarray
+    text: TextFeatures
+    system_prompts: dict[int, str]
+
+
+_COUNTER: TokenCounter | None = None
+
+
+def _counter(opts: ScanOptions) -> TokenCounter:
+    global _COUNTER
+    if _COUNTER is None or (_COUNTER.model, _COUNTER.tokenizer) != (opts.model, opts.tokenizer):
+        _COUNTER = TokenCounter.for_model(opts.model, opts.tokenizer)
+    return _COUNTER
+
+
+def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) -> _Shard:
+    counter = _counter(opts)
+    n_tok = len(COUNT_FIELDS)
+    cols: dict[str, list] = {k: [] for k in (
+        "line", "offset", "length", "format", "blank", "parsed", "valid", "errors", "warnings", "is_example",
+        "roles", "turns", "tool_calls", "has_tools", "system_hash", "chars_system", "chars_user", "chars_assistant",
+        "chars_tool", "prompt_hash")}
+    tok = [[] for _ in range(n_tok)]
+    findings: list[Finding] = []
+    state = FileState()
+    users: list[str | None] = []
+    assistants: list[str | None] = []
+    compare: list[str] = []
+    systems: dict[int, str] = {}
+    zeros = (0,) * n_tok
+    mode = opts.compare
+    for line in lines:
+        out: LineOutcome = check_line(line, path, expected, opts.content)
+        state.add(line, out)
+        findings.extend(out.findings)
+        err = sum(1 for f in out.findings if f.severity is Severity.ERROR)
+        cols["line"].append(line.number)
+        cols["offset"].append(line.offset)
+        cols["length"].append(len(line.data))
+        cols["format"].append(out.format)
+        cols["blank"].append(out.blank)
+        parsed = out.record is not NOTHING
+        cols["parsed"].append(parsed)
+        cols["valid"].append(out.valid)
+        cols["errors"].append(err)
+        cols["warnings"].append(sum(1 for f in out.findings if f.severity is Severity.WARNING))
+        rec = out.record
+        fmt = out.format if out.format != F.UNKNOWN else expected
+        is_example = parsed and type(rec) is dict and fmt in F.TRAINABLE
+        cols["is_example"].append(is_example)
+        if is_example:
+            u, a, s, pattern, chars, ncalls, turns = _texts_of(rec, fmt)
+            counts = counter.count(rec).as_tuple()
+            sh = system_prompt_hash(s) if s is not None else 0
+            if s is not None and sh not in systems:
+                systems[sh] = s[:200]
+            users.append(u)
+            assistants.append(a)
+            compare.append(u + "\n" + a if mode == "conversation" else (u if mode == "user" else a))
+            # DP503 key: the prompt with case and spacing normalised (C-speed string ops, no word loop)
+            cols["prompt_hash"].append(xxhash.xxh3_64_intdigest(" ".join(u.lower().split()).encode("utf-8", "surrogatepass"))
+                                       if u.strip() else 0)
+        else:
+            pattern, chars, ncalls, turns, sh, counts = "", (0, 0, 0, 0), 0, 0, 0, zeros
+            users.append(None)
+            assistants.append(None)
+            compare.append("")
+            cols["prompt_hash"].append(0)
+        cols["roles"].append(pattern)
+        cols["turns"].append(turns)
+        cols["tool_calls"].append(ncalls)
+        cols["has_tools"].append(is_example and bool(rec.get("tools") or rec.get("functions")
+                                                     or (isinstance(rec.get("input"), dict) and rec["input"].get("tools"))))
+        cols["system_hash"].append(sh)
+        cols["chars_system"].append(chars[0])
+        cols["chars_user"].append(chars[1])
+        cols["chars_assistant"].append(chars[2])
+        cols["chars_tool"].append(chars[3])
+        for j in range(n_tok):
+            tok[j].append(counts[j])
+    for name, values in zip(TOKEN_COLUMNS, tok):
+        cols[name] = values
+    sigs, exact = sketch(compare, opts.minhash)
+    tf = text_features(users, assistants)
+    return _Shard(len(cols["line"]), cols, findings, state, sigs, exact, tf, systems)
+
+
+def _scan_range(path: str, start: int, end: int, expected: str, opts: ScanOptions) -> _Shard:
+    with open(path, "rb") as f:
+        f.seek(start)
+        return _scan_lines(iter_lines(f, start_offset=start, end_offset=end), path, expected, opts)
+
+
+def _scan_block(data: bytes, base_offset: int, path: str, expected: str, opts: ScanOptions) -> _Shard:
+    return _scan_lines(iter_lines(io.BytesIO(data), start_offset=base_offset), path, expected, opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# sharding and the driver
+
+def shard_ranges(path: str, size: int, shard_bytes: int = SHARD_BYTES) -> list[tuple[int, int]]:
+    """Byte ranges [start, end) that start at line starts; every line lies in exactly one."""
+    if size == 0:
+        return [(0, 0)]
+    cuts = [0]
+    with open(path, "rb") as f:
+        pos = shard_bytes
+        while pos < size:
+            f.seek(pos)
+            f.readline()  # finish the line that straddles the cut
+            nxt = f.tell()
+            if nxt >= size:
+                break
+            if nxt > cuts[-1]:
+                cuts.append(nxt)
+            pos = nxt + shard_bytes
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _blocks(stream, block_bytes: int = SHARD_BYTES) -> Iterator[tuple[bytes, int]]:
+    """Cut a stream into blocks that end at a newline (a line longer than a block stays whole)."""
+    offset = 0
+    rest = b""
+    while True:
+        chunk = stream.read(block_bytes)
+        if not chunk:
+            break
+        data = rest + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        yield data[: cut + 1], offset
+        offset += cut + 1
+        rest = data[cut + 1:]
+    if rest:
+        yield rest, offset
+
+
+def sniff_format(head: bytes) -> str:
+    """The file's format from its first lines (what unknown-format lines are checked against)."""
+    from collections import Counter
+
+    import orjson
+
+    counts: Counter = Counter()
+    for raw in head.split(b"\n")[:200]:
+        try:
+            counts[F.detect(orjson.loads(raw.removeprefix(BOM)))] += 1
+        except orjson.JSONDecodeError:
+            continue
+    return F.majority(counts)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = None, cache: bool = True,
+         progress: bool = False, **option_kw) -> Profile:
+    """Scan one file (path, ``-`` or .gz/.zst) into a Profile, using the cache when it is fresh.
+
+    ``option_kw`` are ScanOptions fields (``model=``, ``compare=``...). Raises nothing for bad
+    input: an unreadable file gives a Profile with one DP100 finding and ``readable=False``.
+    """
+    from dataprep import cache as profile_cache
+
+    opts = options or ScanOptions(**option_kw)
+    jobs = jobs or default_jobs()
+    t0 = time.perf_counter()
+    key = None
+    if cache and path != "-":
+        key = profile_cache.key_for(path, opts)
+        if key is not None:
+            hit = profile_cache.load(key, path)
+            if hit is not None:
+                return hit
+    try:
+        stream = open_binary(path)
+    except InputError as e:
+        return _unreadable(path, e.reason, opts)
+    size = None
+    plain = False
+    if path != "-":
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            pass
+        plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
+    with stream:
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+        if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
+            rep = validate_file(path)  # a whole-file JSON array: validate says what it is, no rows
+            if rep.findings and rep.findings[0].rule == "DP103":
+                return _from_report(path, rep, size, opts)
+        expected = sniff_format(head)
+        try:
+            shards = _run(path, stream, plain, size, expected, opts, jobs, progress)
+        except (OSError, EOFError) as e:
+            return _unreadable(path, f"read failed: {e}", opts)
+        except Exception as e:  # zstd stream errors: bad input, not a crash
+            if type(e).__module__.startswith("zstandard"):
+                return _unreadable(path, f"read failed: {e}", opts)
+            raise
+    prof = _merge(path, size, shards, expected, opts)
+    prof.seconds = time.perf_counter() - t0
+    if key is not None:
+        profile_cache.save(key, prof)
+    return prof
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    # spawn, not fork: polars and tiktoken hold thread pools that a fork can deadlock.
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Shard]:
+    bar = _Progress(size, enabled=progress)
+    try:
+        if plain and size:
+            ranges = shard_ranges(path, size)
+            if jobs == 1 or len(ranges) == 1:
+                out = []
+                for s, e in ranges:
+                    out.append(_scan_range(path, s, e, expected, opts))
+                    bar.advance(e - s, out[-1].lines)
+                return out
+            with _pool(min(jobs, len(ranges))) as ex:
+                futs = [ex.submit(_scan_range, path, s, e, expected, opts) for s, e in ranges]
+                out = []
+                for (s, e), fut in zip(ranges, futs):
+                    out.append(fut.result())
+                    bar.advance(e - s, out[-1].lines)
+                return out
+        blocks = _blocks(stream)
+        if jobs == 1:
+            out = []
+            for data, off in blocks:
+                out.append(_scan_block(data, off, path, expected, opts))
+                bar.advance(len(data), out[-1].lines)
+            return out or [_scan_block(b"", 0, path, expected, opts)]
+        out = []
+        with _pool(jobs) as ex:
+            pending = []
+            for data, off in blocks:
+                pending.append((len(data), ex.submit(_scan_block, data, off, path, expected, opts)))
+                if len(pending) >= jobs * 2:  # bounded read-ahead: memory stays ~2 blocks per core
+                    n, fut = pending.pop(0)
+                    out.append(fut.result())
+                    bar.advance(n, out[-1].lines)
+            for n, fut in pending:
+                out.append(fut.result())
+                bar.advance(n, out[-1].lines)
+        return out or [_scan_block(b"", 0, path, expected, opts)]
+    finally:
+        bar.close()
+
+
+def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptions) -> Profile:
+    state = FileState()
+    findings: list[Finding] = []
+    frames = []
+    first = 0
+    systems: dict[int, str] = {}
+    for sh in shards:
+        # Shards number their lines from 1; shift them to file line numbers.
+        for f in sh.findings:
+            if f.line:
+                f.line += first
+        for arr in sh.state.format_lines.values():
+            for i in range(len(arr)):
+                arr[i] += first
+        if sh.state.first_crlf:
+            sh.state.first_crlf += first
+        sh.columns["line"] = [x + first for x in sh.columns["line"]]
+        findings.extend(sh.findings)
+        state.merge(sh.state)
+        frames.append(pl.DataFrame(sh.columns, schema=_SCHEMA))
+        systems.update(sh.system_prompts)
+        first += sh.lines
+    findings.extend(file_level_findings(path, state, size))
+    findings.sort(key=lambda f: (f.line, f.rule))
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
+    sigs = np.concatenate([s.signatures for s in shards]) if shards else np.zeros((0, opts.minhash.num_perm), np.uint32)
+    exact = np.concatenate([s.exact for s in shards]) if shards else np.zeros(0, np.uint64)
+    text = merge_text_features([s.text for s in shards]) if shards else None
+    return Profile(path, state.format, size, rows, findings, state, sigs, exact, text, systems, opts)
+
+
+_SCHEMA = {
+    "line": pl.Int64, "offset": pl.Int64, "length": pl.Int64, "format": pl.String, "blank": pl.Boolean,
+    "parsed": pl.Boolean, "valid": pl.Boolean, "errors": pl.Int32, "warnings": pl.Int32, "is_example": pl.Boolean,
+    "roles": pl.String, "turns": pl.Int32, "tool_calls": pl.Int32, "has_tools": pl.Boolean,
+    "system_hash": pl.UInt64, "chars_system": pl.Int64, "chars_user": pl.Int64, "chars_assistant": pl.Int64,
+    "chars_tool": pl.Int64, "prompt_hash": pl.UInt64,
+    **{c: pl.Int64 for c in TOKEN_COLUMNS},
+}
+ROW_SCHEMA = dict(_SCHEMA)
+
+
+def _unreadable(path: str, reason: str, opts: ScanOptions) -> Profile:
+    from dataprep.validate import _unreadable as unreadable_report
+
+    rep = unreadable_report(path, reason)
+    prof = _from_report(path, rep, None, opts)
+    prof.readable = False
+    return prof
+
+
+def _from_report(path: str, rep: FileReport, size, opts: ScanOptions) -> Profile:
+    state = FileState(records=rep.examples, lines=rep.lines)
+    prof = Profile(path, rep.format, size, pl.DataFrame(schema=_SCHEMA), rep.findings, state,
+                   np.zeros((0, opts.minhash.num_perm), np.uint32), np.zeros(0, np.uint64), None, {}, opts)
+    prof.readable = rep.readable
+    return prof
+
+
+class _Progress:
+    """rows, MB/s and ETA on stderr, only when asked and stderr is a terminal."""
+
+    def __init__(self, total: int | None, enabled: bool):
+        self.p = None
+        if enabled and sys.stderr.isatty():
+            from rich.progress import (BarColumn, Progress, TextColumn, TimeRemainingColumn,
+                                       TransferSpeedColumn)
+            from rich.console import Console
+
+            self.p = Progress(TextColumn("scanning"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"),
+                              TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                              transient=True)
+            self.p.start()
+            self.task = self.p.add_task("scan", total=total, rows=0)
+            self.rows = 0
+
+    def advance(self, nbytes: int, rows: int) -> None:
+        if self.p is not None:
+            self.rows += rows
+            self.p.update(self.task, advance=nbytes, rows=self.rows)
+
+    def close(self) -> None:
+        if self.p is not None:
+            self.p.stop()

@@ -1,0 +1,465 @@
+"""Token counts of one training example, the OpenAI cookbook's way, extended to every field of
+the fine-tuning format.
+
+The formula (constants from ``[counting.openai]`` in rules/models.toml)
+-----------------------------------------------------------------------
+Per example::
+
+    total = sum over messages of ( per_message                          # 3
+                                   + tokens of every string value of the message
+                                     (role, content, name, tool_call_id, refusal, ...)
+                                   + per_name if the message has a "name" key )   # 1
+            + tokens of the tool definitions
+            + reply_priming                                              # 3
+
+which is the cookbook's ``num_tokens_from_messages`` for plain string messages, token for token.
+The cookbook only knows string values; for the rest of the format dataprep counts:
+
+- ``content`` as a list of parts: the ``text`` of each ``{"type": "text"}`` part (a bare string
+  part counts as text). Image parts (``image_url``) count **0 text tokens** and are reported in
+  ``n_images``; OpenAI bills images by size and detail, which dataprep does not estimate.
+  Other part types count 0.
+- ``tool_calls``: for each call, the tokens of ``function.name`` plus the tokens of the
+  ``function.arguments`` string (an ``arguments`` object, which the service rejects, is counted
+  as its compact JSON). The call's ``id`` and ``type`` are not counted (the model never sees the
+  id as text). The deprecated ``function_call`` counts the same way.
+- tool definitions: the example's ``tools`` (and deprecated ``functions``) list serialised as
+  compact JSON with orjson (``orjson.dumps(tools)``: no spaces, keys in file order) and
+  tokenised as one string. The real service renders them in its own (unpublished) format, so
+  this is an estimate; it is deterministic and scales with the definitions' size.
+- numbers, booleans, nulls (``weight``, ``parallel_tool_calls``) count 0.
+- Special-token text such as ``<|endoftext|>`` inside content is counted as ordinary text
+  (``encode_ordinary``); flagging it is a content rule's job, not the counter's.
+
+Trainable tokens: for every assistant message whose ``weight`` is absent or != 0, the tokens of
+its content plus its tool calls (the cookbook's "assistant tokens", which count content only,
+extended to tool calls and weights). Per-message overhead, role and name are not trainable.
+
+Per-role counts (``system``, ``user``, ``assistant``, ``tool``, ``other``) hold everything a
+message contributes, overhead included, so
+``total == system + user + assistant + tool + other + tools + reply_priming`` (the priming is
+added only when the example has at least one message or tool definition). ``developer`` counts
+as system, the deprecated ``function`` role as tool; any other role, or none, goes to ``other``.
+
+DPO (preference) examples, ``{"input": {"messages", "tools"?}, "preferred_output": [...],
+"non_preferred_output": [...]}``: the counted conversation is ``input.messages`` followed by
+``preferred_output``, with ``input.tools``; so ``total`` is the length of the preferred
+conversation. ``trainable`` counts the preferred output's assistant tokens only (input messages
+are context). ``rejected`` holds what the non-preferred output messages add (overhead included);
+the longer of the two conversations is ``total - preferred output + rejected``.
+
+Open models (``[counting.open]``): the chat template is not known, so only content, tool calls
+and tool definitions are tokenised (with the model's own tokenizer when given) and each message
+costs a fixed ``per_message`` (5: a ChatML or Llama 3 turn including the role), plus
+``reply_priming`` (1: the BOS token) per example.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import orjson
+
+from dataprep.tokens.models import Formula, formula as _formula, get_model
+from dataprep.tokens.vocab import ENCODING_NAMES, get_encoding
+
+__all__ = [
+    "COUNT_FIELDS",
+    "TokenCounter",
+    "HFTokenizer",
+    "TokenCounts",
+    "TokenizerError",
+    "count_example",
+    "count_examples",
+    "count_jsonl",
+    "counts_to_columns",
+    "load_tokenizer",
+]
+
+
+class TextEncoder(Protocol):
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+
+class TokenizerError(RuntimeError):
+    """A ``--tokenizer`` spec that cannot be loaded."""
+
+
+@dataclass(slots=True)
+class TokenCounts:
+    """Token counts of one example (see the module doc for exactly what each holds)."""
+
+    total: int = 0
+    trainable: int = 0
+    system: int = 0
+    user: int = 0
+    assistant: int = 0
+    tool: int = 0
+    other: int = 0
+    tools: int = 0  # tool definitions (`tools` / `functions`)
+    rejected: int = 0  # DPO: tokens of the non-preferred output; 0 otherwise
+    n_messages: int = 0
+    n_images: int = 0
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (
+            self.total, self.trainable, self.system, self.user, self.assistant, self.tool,
+            self.other, self.tools, self.rejected, self.n_messages, self.n_images,
+        )  # fmt: skip
+
+
+COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TokenCounts))
+
+_ROLE_SLOT = {
+    "system": 0,
+    "developer": 0,
+    "user": 1,
+    "assistant": 2,
+    "tool": 3,
+    "function": 3,
+}
+
+# Tool definitions repeat across lines of a file (often thousands of tokens each): remember
+# the count per (encoder, serialised JSON). Bounded; cleared when full.
+_TOOLS_CACHE: dict[tuple[Any, bytes | str], int] = {}
+_TOOLS_CACHE_MAX = 1024
+# Token counts of role strings, per encoder.
+_SHORT_CACHES: dict[Any, dict[str, int]] = {}
+_SHORT_CACHE_MAX = 256
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _tools_tokens(tools: Any, enc: TextEncoder) -> int:
+    try:
+        blob: bytes | str = orjson.dumps(tools)
+    except (TypeError, orjson.JSONEncodeError):  # huge ints, lone surrogates (stdlib-parsed)
+        blob = _dumps(tools)
+    key = (getattr(enc, "name", None) or id(enc), blob)
+    n = _TOOLS_CACHE.get(key)
+    if n is None:
+        n = len(enc.encode_ordinary(blob.decode() if type(blob) is bytes else blob))
+        if len(_TOOLS_CACHE) >= _TOOLS_CACHE_MAX:
+            _TOOLS_CACHE.clear()
+        _TOOLS_CACHE[key] = n
+    return n
+
+
+def _content_tokens(content: Any, encode, counts: TokenCounts) -> int:
+    """Tokens of a message's ``content``: a string, or a list of parts."""
+    if type(content) is str:
+        return len(encode(content))
+    if type(content) is not list:
+        return 0
+    n = 0
+    for part in content:
+        if type(part) is dict:
+            ptype = part.get("type")
+            if ptype == "text":
+                text = part.get("text")
+                if type(text) is str:
+                    n += len(encode(text))
+            elif ptype == "image_url":
+                counts.n_images += 1
+        elif type(part) is str:
+            n += len(encode(part))
+    return n
+
+
+def _call_tokens(fn: Any, encode) -> int:
+    """Tokens of one function call ``{name, arguments}``."""
+    if type(fn) is not dict:
+        return 0
+    n = 0
+    name = fn.get("name")
+    if type(name) is str:
+        n += len(encode(name))
+    args = fn.get("arguments")
+    if type(args) is str:
+        n += len(encode(args))
+    elif args is not None:
+        n += len(encode(_dumps(args)))
+    return n
+
+
+def _tool_calls_tokens(calls: Any, encode) -> int:
+    if type(calls) is not list:
+        return 0
+    n = 0
+    for call in calls:
+        if type(call) is dict:
+            n += _call_tokens(call.get("function"), encode)
+    return n
+
+
+def _short_cache(enc: TextEncoder) -> dict[str, int]:
+    key = getattr(enc, "name", None) or id(enc)
+    cache = _SHORT_CACHES.get(key)
+    if cache is None:
+        cache = _SHORT_CACHES[key] = {}
+    return cache
+
+
+def _message(
+    msg: dict, encode, f: Formula, counts: TokenCounts, short: dict[str, int]
+) -> tuple[int, int]:
+    """(tokens the message adds, of which content + tool calls)."""
+    n = f.per_message
+    body = 0
+    if f.count_all_strings:
+        for key, value in msg.items():
+            if type(value) is str:
+                if key == "role":  # a handful of distinct values: skip the tokenizer call
+                    t = short.get(value)
+                    if t is None:
+                        t = len(encode(value))
+                        if len(short) < _SHORT_CACHE_MAX:
+                            short[value] = t
+                else:
+                    t = len(encode(value))
+                n += t
+                if key == "content":
+                    body += t
+            elif key == "content":
+                t = _content_tokens(value, encode, counts)
+                n += t
+                body += t
+            elif key == "tool_calls":
+                t = _tool_calls_tokens(value, encode)
+                n += t
+                body += t
+            elif key == "function_call":
+                t = _call_tokens(value, encode)
+                n += t
+                body += t
+            if key == "name":
+                n += f.per_name
+    else:
+        body = _content_tokens(msg.get("content"), encode, counts)
+        calls = msg.get("tool_calls")
+        if calls is not None:
+            body += _tool_calls_tokens(calls, encode)
+        fc = msg.get("function_call")
+        if fc is not None:
+            body += _call_tokens(fc, encode)
+        n += body
+        if "name" in msg:
+            n += f.per_name
+    return n, body
+
+
+def _add_messages(
+    msgs: Any,
+    encode,
+    f: Formula,
+    counts: TokenCounts,
+    slots: list[int],
+    trainable: bool,
+    short: dict[str, int],
+) -> None:
+    if type(msgs) is not list:
+        return
+    for msg in msgs:
+        if type(msg) is not dict:
+            continue
+        counts.n_messages += 1
+        n, body = _message(msg, encode, f, counts, short)
+        role = msg.get("role")
+        slot = _ROLE_SLOT.get(role, 4) if type(role) is str else 4
+        slots[slot] += n
+        if trainable and role == "assistant" and msg.get("weight", 1) != 0:
+            counts.trainable += body
+
+
+def count_example(example: Any, enc: TextEncoder, formula: Formula | None = None) -> TokenCounts:
+    """Token counts of one parsed example (chat or DPO). Never raises on odd shapes.
+
+    ``enc`` is anything with ``encode_ordinary(str) -> list[int]``: a ``tiktoken.Encoding`` from
+    :func:`dataprep.tokens.vocab.get_encoding` or an :class:`HFTokenizer`. ``formula`` defaults
+    to ``enc.formula`` when the encoder has one (HF tokenizers: ``open``), else ``openai``.
+    """
+    f = formula or getattr(enc, "formula", None) or _formula("openai")
+    encode = enc.encode_ordinary
+    counts = TokenCounts()
+    if type(example) is not dict:
+        return counts
+    short = _short_cache(enc)
+    slots = [0, 0, 0, 0, 0]
+    msgs = example.get("messages")
+    tool_src: dict = example
+    if msgs is not None:
+        _add_messages(msgs, encode, f, counts, slots, True, short)
+    else:
+        inp = example.get("input")
+        if type(inp) is dict and ("preferred_output" in example or "messages" in inp):
+            tool_src = inp
+            _add_messages(inp.get("messages"), encode, f, counts, slots, False, short)
+            _add_messages(example.get("preferred_output"), encode, f, counts, slots, True, short)
+            rejected = example.get("non_preferred_output")
+            if type(rejected) is list:
+                scratch = TokenCounts()
+                rslots = [0, 0, 0, 0, 0]
+                _add_messages(rejected, encode, f, scratch, rslots, False, short)
+                counts.rejected = sum(rslots)
+    tools_n = 0
+    for key in ("tools", "functions"):
+        defs = tool_src.get(key)
+        if defs:
+            tools_n += _tools_tokens(defs, enc)
+    counts.system, counts.user, counts.assistant, counts.tool, counts.other = slots
+    counts.tools = tools_n
+    body = slots[0] + slots[1] + slots[2] + slots[3] + slots[4] + tools_n
+    counts.total = body + f.reply_priming if (counts.n_messages or tools_n) else 0
+    return counts
+
+
+def count_examples(
+    examples: Iterable[Any], enc: TextEncoder, formula: Formula | None = None
+) -> list[TokenCounts]:
+    """:func:`count_example` over many parsed examples."""
+    f = formula or getattr(enc, "formula", None) or _formula("openai")
+    return [count_example(ex, enc, f) for ex in examples]
+
+
+def counts_to_columns(counts: Iterable[TokenCounts | tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Column arrays (int64), one per :data:`COUNT_FIELDS`, e.g. for a polars DataFrame."""
+    rows = [c.as_tuple() if isinstance(c, TokenCounts) else tuple(c) for c in counts]
+    arr = np.array(rows, dtype=np.int64).reshape(len(rows), len(COUNT_FIELDS))
+    return {name: arr[:, i].copy() for i, name in enumerate(COUNT_FIELDS)}
+
+
+def count_jsonl(
+    path: str | os.PathLike, enc: TextEncoder, formula: Formula | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Count a JSONL file on one core: (1-based line numbers of the counted lines, columns).
+
+    Blank lines and lines that are not a JSON object are skipped (validation reports them).
+    A convenience for tests and small files; the scan counts inside its worker processes.
+    """
+    f = formula or getattr(enc, "formula", None) or _formula("openai")
+    lines: list[int] = []
+    rows: list[tuple[int, ...]] = []
+    with open(path, "rb") as fh:
+        for i, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                ex = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if type(ex) is not dict:
+                continue
+            lines.append(i)
+            rows.append(count_example(ex, enc, f).as_tuple())
+    return np.array(lines, dtype=np.int64), counts_to_columns(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizers: tiktoken vocabularies, or a Hugging Face tokenizer.json for open models.
+
+
+class HFTokenizer:
+    """A Hugging Face ``tokenizers`` tokenizer behind the ``encode_ordinary`` interface.
+
+    Counts with the ``open`` formula (chat template unknown): see the module doc.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as e:
+            raise TokenizerError(
+                "a tokenizer.json needs the Hugging Face `tokenizers` library: "
+                "`pip install tokenizers` (or count with --tokenizer tiktoken:o200k_base)"
+            ) from e
+        p = Path(path)
+        if p.is_dir():
+            p = p / "tokenizer.json"
+        if not p.is_file():
+            raise TokenizerError(f"tokenizer file not found: {p}")
+        try:
+            tok = Tokenizer.from_file(str(p))
+        except Exception as e:  # noqa: BLE001 - the library raises plain Exceptions
+            raise TokenizerError(f"cannot load tokenizer {p}: {e}") from e
+        tok.no_truncation()
+        tok.no_padding()
+        self._tok = tok
+        self.name = str(p)
+        self.formula = _formula("open")
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        try:
+            return self._tok.encode(text, add_special_tokens=False).ids
+        except (TypeError, UnicodeEncodeError):  # lone surrogates: replace them, as tiktoken does
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._tok.encode(text, add_special_tokens=False).ids
+
+    def __repr__(self) -> str:
+        return f"<HFTokenizer {self.name!r}>"
+
+
+def load_tokenizer(spec: str) -> TextEncoder:
+    """``tiktoken:o200k_base`` / ``o200k_base`` → verified tiktoken Encoding (cached);
+    a path to a ``tokenizer.json`` (or a directory holding one) → :class:`HFTokenizer`."""
+    s = spec.strip()
+    name = s.split(":", 1)[1] if s.startswith("tiktoken:") else s
+    if name in ENCODING_NAMES:
+        return get_encoding(name)
+    if s.startswith("tiktoken:"):
+        raise TokenizerError(
+            f"unknown tiktoken encoding {name!r}; available: {', '.join(ENCODING_NAMES)}"
+        )
+    p = Path(s)
+    if not p.exists():
+        raise TokenizerError(
+            f"--tokenizer {spec!r} is neither tiktoken:<{'|'.join(ENCODING_NAMES)}> "
+            f"nor an existing tokenizer.json"
+        )
+    return HFTokenizer(p)
+
+
+class TokenCounter:
+    """Everything a worker needs to count lines for one model: build once per process.
+
+    >>> counter = TokenCounter.for_model("gpt-4o-mini")          # or tokenizer="path/tokenizer.json"
+    >>> counter.count({"messages": [...]}).total
+
+    Picklable by *spec* (model id + tokenizer spec), so it can be sent to worker processes
+    cheaply; each process rebuilds (and caches) its own Encoding.
+    """
+
+    __slots__ = ("model", "tokenizer", "enc", "formula")
+
+    def __init__(self, model: str | None = None, tokenizer: str | None = None):
+        spec = get_model(model)
+        self.model = spec.id
+        self.tokenizer = tokenizer
+        if tokenizer is None:
+            self.enc = get_encoding(spec.encoding)
+            self.formula = _formula(spec.formula)
+        else:
+            self.enc = load_tokenizer(tokenizer)
+            self.formula = getattr(self.enc, "formula", None) or _formula(spec.formula)
+
+    @classmethod
+    def for_model(cls, model: str | None = None, tokenizer: str | None = None) -> TokenCounter:
+        return cls(model, tokenizer)
+
+    def count(self, example: Any) -> TokenCounts:
+        return count_example(example, self.enc, self.formula)
+
+    __call__ = count
+
+    def __reduce__(self):
+        return (TokenCounter, (self.model, self.tokenizer))
