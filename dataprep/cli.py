@@ -240,6 +240,87 @@ def fix(
         raise typer.Exit(1)
 
 
+@app.command()
+def tokens(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model id from rules/models.toml.")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Override the default-epochs heuristic.")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Max billed tokens x epochs (DP401).")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="tiktoken:NAME or a tokenizer.json for open models.")] = None,
+    gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="USD per GPU-hour (open models).")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="full, lora or qlora (open models' GPU-hours).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's tokens JSON, one object per file.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Token counts, context overflow, epochs and estimated cost per file and in total."""
+    import orjson
+    from rich.console import Console
+    from rich.table import Table
+
+    from dataprep.io.reader import expand_inputs
+    from dataprep.scan import scan
+    from dataprep.tokens.analyze import analyze
+    from dataprep.tokens.estimate import render_histogram
+    from dataprep.tokens.models import UnknownModelError
+
+    files, errors = expand_inputs(paths)
+    for e in errors:
+        _err(f"error: {e}")
+    reports = []
+    try:
+        for f in files:
+            prof = scan(f, jobs=jobs, cache=not no_cache, progress=not quiet, model=model, tokenizer=tokenizer)
+            if not prof.readable:
+                _err(f"error: {prof.findings[0].message}")
+                errors.append(f)
+                continue
+            reports.append(analyze(prof, model=model, epochs=epochs, budget=budget, gpu_price=gpu_price,
+                                   method=method, tokenizer=tokenizer))
+    except (UnknownModelError, ValueError, KeyError) as e:
+        _err(f"error: {e.args[0] if e.args else e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(orjson.dumps({"version": 1, "files": [r.to_dict() for r in reports]},
+                                      option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        con = Console()
+        t = Table(title="Tokens and estimated cost (an estimate: prices from rules/models.toml)")
+        for col in ("file", "examples", "total tokens", "trainable", "max/example", "over limit", "epochs",
+                    "billed x epochs", "est. USD"):
+            t.add_column(col, justify="left" if col == "file" else "right")
+        tot = [0, 0, 0, 0, 0.0]
+        for r in reports:
+            e = r.estimate
+            cost = "n/a" if e.estimated_cost_usd is None else f"{e.estimated_cost_usd:,.2f}"
+            t.add_row(r.path, f"{e.examples:,}", f"{e.total_tokens:,}", f"{e.trainable_tokens or 0:,}",
+                      f"{e.max_example_tokens:,}", f"{len(e.over_limit):,}", str(e.epochs), f"{e.charged_tokens:,}", cost)
+            tot[0] += e.examples
+            tot[1] += e.total_tokens
+            tot[2] += e.charged_tokens
+            tot[3] += len(e.over_limit)
+            tot[4] += e.estimated_cost_usd or 0.0
+        if len(reports) > 1:
+            t.add_row("total", f"{tot[0]:,}", f"{tot[1]:,}", "", "", f"{tot[3]:,}", "", f"{tot[2]:,}", f"{tot[4]:,.2f}")
+        con.print(t)
+        for r in reports:
+            e = r.estimate
+            con.print(f"[bold]{r.path}[/bold] on {e.model} (context {e.context_limit:,} tokens per example)")
+            con.print(render_histogram(r.tokens, e.context_limit), markup=False, highlight=False)
+            if e.gpu_hours is not None:
+                con.print(f"GPU-hours (estimate, {e.gpu_method}): {e.gpu_hours:,.2f}")
+            for w in e.warnings:
+                con.print(f"[yellow]note:[/yellow] {w}")
+            for f in r.findings[:10]:
+                con.print(f"  {f.rule} line {f.line}: {f.message}")
+            if len(r.findings) > 10:
+                con.print(f"  ... and {len(r.findings) - 10} more")
+    if errors:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if any(r.findings for r in reports) else 0)
+
+
 def main() -> None:
     try:
         app()

@@ -376,7 +376,7 @@ def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Sha
     bar = _Progress(size, enabled=progress)
     try:
         if plain and size:
-            ranges = shard_ranges(path, size)
+            ranges = shard_ranges(path, size, SHARD_BYTES)
             if jobs == 1 or len(ranges) == 1:
                 out = []
                 for s, e in ranges:
@@ -390,7 +390,7 @@ def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Sha
                     out.append(fut.result())
                     bar.advance(e - s, out[-1].lines)
                 return out
-        blocks = _blocks(stream)
+        blocks = _blocks(stream, SHARD_BYTES)
         if jobs == 1:
             out = []
             for data, off in blocks:

@@ -35,6 +35,7 @@ class TextFeatures:
     examples: int
     lexicon: dict[str, RoleLexicon]  # "user", "assistant"
     rows: pl.DataFrame  # user_words, assistant_words (Int32), user_opening, assistant_opening (String)
+    start_row: int = 0  # file row of the first example
 
 
 def text_features(
@@ -63,16 +64,17 @@ def text_features(
         },
         schema={"user_words": pl.Int32, "assistant_words": pl.Int32, "user_opening": pl.String, "assistant_opening": pl.String},
     )
-    return TextFeatures(len(user_texts), dict(zip(ROLES, lexes)), rows)
+    return TextFeatures(len(user_texts), dict(zip(ROLES, lexes)), rows, start_row)
 
 
 def merge_text_features(parts: Iterable[TextFeatures], *, jobs: int = 1, keep_sets: bool = False) -> TextFeatures:
-    """Join shard features in order. ``keep_sets=False`` (the default) drops the n-gram sets
-    after counting them, which frees most of the memory; the result can then not be merged again."""
-    parts = list(parts)
+    """Join shard features (any order: they are put in file order by ``start_row``).
+    ``keep_sets=False`` (the default) drops the n-gram sets after counting them, which frees
+    most of the memory; the result can then not be merged again."""
+    parts = sorted(parts, key=lambda p: p.start_row)
     lex = {r: merge_lexicons([p.lexicon[r] for p in parts], jobs=jobs, keep_sets=keep_sets) for r in ROLES}
     rows = pl.concat([p.rows for p in parts]) if parts else text_features([], []).rows
-    return TextFeatures(sum(p.examples for p in parts), lex, rows)
+    return TextFeatures(sum(p.examples for p in parts), lex, rows, parts[0].start_row if parts else 0)
 
 
 def features_in_shards(

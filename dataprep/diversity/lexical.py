@@ -27,6 +27,8 @@ runs on a shard of texts (inside the parallel scan) and returns small mergeable 
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,6 +77,32 @@ def _sorted_unique(h: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+@dataclass
+class Ratios:
+    """A sum of fractions kept exactly: integer numerators per denominator.
+
+    Adding shards in any grouping gives the same dict, so the float read at the end does not
+    depend on how the scan cut the file.
+    """
+
+    terms: dict[int, int] = field(default_factory=dict)
+
+    def add_arrays(self, den: np.ndarray, num: np.ndarray) -> None:
+        if len(den) == 0:
+            return
+        u, inv = np.unique(den, return_inverse=True)
+        sums = np.bincount(inv, weights=num, minlength=len(u))  # exact below 2^53
+        for d, n in zip(u.tolist(), sums.tolist()):
+            self.terms[d] = self.terms.get(d, 0) + int(n)
+
+    def merge(self, other: Ratios) -> None:
+        for d, n in other.terms.items():
+            self.terms[d] = self.terms.get(d, 0) + n
+
+    def value(self) -> float:
+        return math.fsum(n / d for d, n in sorted(self.terms.items()))
 
 
 def prev_next(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,8 +159,9 @@ def prev_next(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndar
     return prev, nxt, _sorted_unique(np.concatenate(uniq_parts))
 
 
-def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR_WINDOW) -> tuple[float, int]:
-    """(sum of window TTRs, number of windows) over all texts; MATTR = first / second.
+def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR_WINDOW) -> tuple[Ratios, int]:
+    """(sum of window TTRs as exact ``Ratios``, number of windows) over all streams;
+    MATTR = first.value() / second.
 
     A word adds 1 to the distinct count of every window that contains it and not its previous
     occurrence; those windows are one contiguous range of start positions, so each word's share
@@ -140,8 +169,9 @@ def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR
     """
     lens = np.diff(offsets)
     nonempty = lens > 0
+    out = Ratios()
     if not nonempty.any():
-        return 0.0, 0
+        return out, 0
     w_text = np.minimum(window, lens)
     tstart = np.repeat(offsets[:-1], lens)
     tlen = np.repeat(lens, lens)
@@ -152,9 +182,8 @@ def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR
     c = hi - lo + 1
     np.maximum(c, 0, out=c)
     per_text = np.add.reduceat(c, offsets[:-1][nonempty])
-    sum_ttr = float(np.sum(per_text / w_text[nonempty]))
-    n_windows = int(np.sum(lens[nonempty] - w_text[nonempty] + 1))
-    return sum_ttr, n_windows
+    out.add_arrays(w_text[nonempty], per_text)
+    return out, int(np.sum(lens[nonempty] - w_text[nonempty] + 1))
 
 
 def _max_types(thr: float, n: int) -> np.ndarray:
@@ -168,9 +197,13 @@ def _max_types(thr: float, n: int) -> np.ndarray:
     return d.astype(np.int32)
 
 
-def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: float = MTLD_THRESHOLD) -> list[float]:
-    """Total MTLD factors of each group of streams; a group is ``(prev_local, offsets)``, its
-    streams read in array order (pass ``reverse_prev`` for the backward direction).
+def mtld_factors(
+    streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: float = MTLD_THRESHOLD
+) -> list[tuple[int, Ratios]]:
+    """MTLD factors of each group of streams: (complete factors, sum of (1 - TTR) of the
+    leftovers as exact ``Ratios``); factors = first + second.value() / (1 - threshold).
+    A group is ``(prev_local, offsets)``, its streams read in array order (pass
+    ``reverse_prev`` for the backward direction).
 
     All streams advance together in rounds: each round looks at the next K words of every
     live stream at once (a 2-D block), finds where the current factor ends if it does, and
@@ -187,9 +220,8 @@ def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: fl
         lens.append(ln[keep])
         owner.append(np.full(int(keep.sum()), g, dtype=np.int64))
         base += len(p)
-    out = [0.0] * len(streams)
     if base == 0:
-        return out
+        return [(0, Ratios()) for _ in streams]
     prev = np.concatenate(prevs).astype(np.int32)
     st = np.concatenate(starts)
     ln = np.concatenate(lens)
@@ -199,7 +231,7 @@ def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: fl
     seg = np.zeros(n, dtype=np.int32)  # where the current factor started
     types = np.zeros(n, dtype=np.int32)
     cnt = np.zeros(n, dtype=np.int32)
-    fac = np.zeros(n, dtype=np.float64)
+    fac = np.zeros(n, dtype=np.int64)
     dmax = _max_types(threshold, int(ln.max()) + 513)  # counts run up to K past a stream end (masked)
     live = np.arange(n)
     while live.size:
@@ -217,7 +249,7 @@ def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: fl
         has = hit.any(axis=1)
         first = hit.argmax(axis=1)
         h, nh = live[has], live[~has]
-        fac[h] += 1.0
+        fac[h] += 1
         pos[h] += first[has] + 1
         seg[h] = pos[h]
         types[h] = 0
@@ -228,10 +260,15 @@ def mtld_factors(streams: Sequence[tuple[np.ndarray, np.ndarray]], threshold: fl
         cnt[nh] = c[rows, last]
         pos[nh] += width[~has]
         live = live[pos[live] < ln[live]]
-    part = cnt > 0
-    fac[part] += (1.0 - types[part] / cnt[part]) / (1.0 - threshold)
-    sums = np.bincount(own, weights=fac, minlength=len(streams))
-    return [float(x) for x in sums]
+    full = np.bincount(own, weights=fac, minlength=len(streams))
+    out = []
+    part = cnt > 0  # the leftover of each stream adds (1 - TTR) / (1 - threshold) = (c - t) / c / (1 - threshold)
+    for g in range(len(streams)):
+        r = Ratios()
+        sel = part & (own == g)
+        r.add_arrays(cnt[sel].astype(np.int64), (cnt[sel] - types[sel]).astype(np.int64))
+        out.append((int(full[g]), r))
+    return out
 
 
 def reverse_prev(nxt_local: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -257,10 +294,10 @@ class RoleLexicon:
     words: int = 0
     ngrams: dict[int, int] = field(default_factory=lambda: {n: 0 for n in NGRAM_ORDERS})
     uniq: dict[int, np.ndarray] = field(default_factory=lambda: {n: _EMPTY_U64 for n in NGRAM_ORDERS})
-    mattr_sum: float = 0.0
+    mattr_sum: Ratios = field(default_factory=Ratios)  # sum of window TTRs
     mattr_windows: int = 0
-    mtld_forward: float = 0.0
-    mtld_backward: float = 0.0
+    mtld_full: list[int] = field(default_factory=lambda: [0, 0])  # complete factors, forward and backward
+    mtld_part: list[Ratios] = field(default_factory=lambda: [Ratios(), Ratios()])  # leftovers' (1 - TTR)
     pending: dict[int, list[np.ndarray]] = field(default_factory=dict)
     window: int = MATTR_WINDOW
     threshold: float = MTLD_THRESHOLD
@@ -320,7 +357,7 @@ def lexicon_from_ids(
     t0, t1 = offsets[a], offsets[b]
     full_off = offsets[a : b + 1 : block] - t0
     fprev, fnxt = prev[t0:t1], nxt[t0:t1]
-    lex.mattr_sum, lex.mattr_windows = mattr_parts(fprev, full_off, window)
+    lex.mattr_sum, lex.mattr_windows = mattr_parts(fprev, full_off, window)  # MTLD: batched by the caller
     return lex, (fprev, reverse_prev(fnxt, full_off), full_off)
 
 
@@ -346,7 +383,8 @@ def role_lexicons(
         opens.append(op)
     facs = mtld_factors(streams, threshold)
     for i, lex in enumerate(lexes):
-        lex.mtld_forward, lex.mtld_backward = facs[2 * i], facs[2 * i + 1]
+        for d in (0, 1):
+            lex.mtld_full[d], lex.mtld_part[d] = facs[2 * i + d]
     if opening_words:
         return lexes, counts, opens
     return lexes, counts
@@ -357,18 +395,27 @@ def role_lexicon(texts: Sequence[str | None], **kw) -> RoleLexicon:
     return role_lexicons([texts], **kw)[0][0]
 
 
-def _stream_sums(pending: dict[int, list[np.ndarray]], window: int, threshold: float) -> tuple[float, int, float, float]:
-    """MATTR and MTLD sums of stitched blocks: (sum TTR, windows, forward, backward factors)."""
-    if not pending:
-        return 0.0, 0, 0.0, 0.0
-    pieces = [np.concatenate(pending[k]) for k in sorted(pending)]
+def _add_streams(lex: RoleLexicon, prev: np.ndarray, nxt: np.ndarray, off: np.ndarray) -> None:
+    """Add the MATTR and MTLD parts of whole streams (prev/next local to each) to ``lex``."""
+    ms, mw = mattr_parts(prev, off, lex.window)
+    lex.mattr_sum.merge(ms)
+    lex.mattr_windows += mw
+    for d, (full, part) in enumerate(mtld_factors([(prev, off), (reverse_prev(nxt, off), off)], lex.threshold)):
+        lex.mtld_full[d] += full
+        lex.mtld_part[d].merge(part)
+
+
+def _finish_pending(lex: RoleLexicon) -> None:
+    """Stitch the blocks cut by shard edges and add their MATTR/MTLD parts (empties ``pending``)."""
+    if not lex.pending:
+        return
+    pieces = [np.concatenate(lex.pending[k]) for k in sorted(lex.pending)]
     ids = np.concatenate(pieces)
     off = np.zeros(len(pieces) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in pieces], out=off[1:])
     prev, nxt, _ = prev_next(ids, off)
-    ms, mw = mattr_parts(prev, off, window)
-    f, b = mtld_factors([(prev, off), (reverse_prev(nxt, off), off)], threshold)
-    return ms, mw, f, b
+    _add_streams(lex, prev, nxt, off)
+    lex.pending = {}
 
 
 _BUCKET_BITS = 6
@@ -416,21 +463,17 @@ def merge_lexicons(parts: Iterable[RoleLexicon], *, jobs: int = 1, keep_sets: bo
             raise ValueError("cannot merge lexicons computed with different window/threshold/block")
         out.texts += p.texts
         out.words += p.words
-        out.mattr_sum += p.mattr_sum
+        out.mattr_sum.merge(p.mattr_sum)
         out.mattr_windows += p.mattr_windows
-        out.mtld_forward += p.mtld_forward
-        out.mtld_backward += p.mtld_backward
+        for d in (0, 1):
+            out.mtld_full[d] += p.mtld_full[d]
+            out.mtld_part[d].merge(p.mtld_part[d])
         for n in NGRAM_ORDERS:
             out.ngrams[n] += p.ngrams[n]
         for bid, pieces in p.pending.items():
             out.pending.setdefault(bid, []).extend(pieces)
     if not keep_sets:  # nothing can follow: finish the split blocks now
-        ms, mw, f, b = _stream_sums(out.pending, out.window, out.threshold)
-        out.mattr_sum += ms
-        out.mattr_windows += mw
-        out.mtld_forward += f
-        out.mtld_backward += b
-        out.pending = {}
+        _finish_pending(out)
     counts = {}
     for n in NGRAM_ORDERS:
         counts[n], out.uniq[n] = union_count_sorted([p.uniq[n] for p in parts], jobs=jobs, keep=keep_sets)
@@ -444,12 +487,17 @@ def _distinct(lex: RoleLexicon, n: int) -> int:
 
 def lexical_metrics(lex: RoleLexicon) -> dict:
     """``{distinct_1, distinct_2, distinct_3, mattr, mtld, vocab, words}`` (None where undefined)."""
+    if lex.pending:  # blocks still split (metrics read before a final merge): finish a copy
+        lex = copy.copy(lex)
+        lex.mattr_sum = Ratios(dict(lex.mattr_sum.terms))
+        lex.mtld_full = list(lex.mtld_full)
+        lex.mtld_part = [Ratios(dict(r.terms)) for r in lex.mtld_part]
+        _finish_pending(lex)
     out = {}
     for n in NGRAM_ORDERS:
         out[f"distinct_{n}"] = _distinct(lex, n) / lex.ngrams[n] if lex.ngrams[n] else None
-    ms, mw, f, b = _stream_sums(lex.pending, lex.window, lex.threshold)
-    ms, mw, f, b = ms + lex.mattr_sum, mw + lex.mattr_windows, f + lex.mtld_forward, b + lex.mtld_backward
-    out["mattr"] = ms / mw if mw else None
+    out["mattr"] = lex.mattr_sum.value() / lex.mattr_windows if lex.mattr_windows else None
+    f, b = (lex.mtld_full[d] + lex.mtld_part[d].value() / (1.0 - lex.threshold) for d in (0, 1))
     out["mtld"] = (lex.words / f + lex.words / b) / 2 if f > 0 and b > 0 else None
     out["vocab"] = _distinct(lex, 1)
     out["words"] = lex.words

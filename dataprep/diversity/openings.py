@@ -38,7 +38,8 @@ def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_wor
         best = vc.top_k(top, by=["count", "opening"], reverse=[False, True]).sort(
             ["count", "opening"], descending=[True, False]
         )
-        counts = vc["count"].to_numpy().astype(np.float64)
+        # value_counts comes back in no fixed order: sort so the float sums are reproducible
+        counts = np.sort(vc["count"].to_numpy().astype(np.float64))
         if n:
             p = counts / n
             ent = float(-(p * np.log2(p)).sum())

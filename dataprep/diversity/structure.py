@@ -5,7 +5,7 @@ Input is a polars frame with one row per example (the scan's Profile); columns:
 - ``roles`` (str): the roles in order as letters joined by commas, e.g. ``"s,u,a,u,a"``
   (s system, d developer, u user, a assistant, t tool, f function, ? anything else);
   ``structure_row`` builds it.
-- ``msg_chars`` (list[int]): characters of each message's text, aligned with ``roles``.
+- ``msg_chars`` (list[int], optional): characters of each message's text, aligned with ``roles``.
 - optional ``msg_tokens`` (list[int]) and/or ``tokens`` (int, the whole example's tokens).
 - optional ``tool_calls`` (bool): the example calls a tool; when absent, an example with a
   tool or function message counts as tool-calling.
@@ -79,6 +79,14 @@ def structure_row(messages: Sequence[Mapping]) -> dict:
         "system_hash": system_prompt_hash(sys_text) if sys_text is not None else None,
         "system_text": sys_text,
     }
+
+
+def _top(values: pl.Series, k: int) -> tuple[int, list[tuple]]:
+    """(distinct values, the ``k`` most common as (value, count)), ties broken by value so
+    the order never depends on polars' hashing."""
+    vc = values.alias("v").value_counts(name="count")
+    best = vc.top_k(k, by=["count", "v"], reverse=[False, True]).sort(["count", "v"], descending=[True, False])
+    return vc.height, list(best.iter_rows())
 
 
 def _stats(x: np.ndarray) -> dict:
@@ -199,9 +207,11 @@ def structure_stats(df: pl.DataFrame, *, system_previews: Mapping[int, str] | No
     out["messages"] = {"mean": float(n_msgs.mean()), "max": int(n_msgs.max())}
 
     lengths: dict = {}
-    ex_chars = df["msg_chars"].list.sum().fill_null(0).to_numpy()
-    lengths["chars"] = {"example": _stats(ex_chars), **_role_lengths(df, "msg_chars")}
-    basis, ex_len = "chars", ex_chars
+    basis, ex_len = None, None
+    if "msg_chars" in df.columns:
+        ex_chars = df["msg_chars"].list.sum().fill_null(0).to_numpy()
+        lengths["chars"] = {"example": _stats(ex_chars), **_role_lengths(df, "msg_chars")}
+        basis, ex_len = "chars", ex_chars
     if "msg_tokens" in df.columns or "tokens" in df.columns:
         tok: dict = {}
         if "tokens" in df.columns:
@@ -215,10 +225,10 @@ def structure_stats(df: pl.DataFrame, *, system_previews: Mapping[int, str] | No
         basis, ex_len = "tokens", ex_tok
     out["lengths"] = lengths
 
-    pats = roles.value_counts(sort=True, name="count")
+    distinct, best = _top(roles, top)
     out["role_patterns"] = {
-        "distinct": pats.height,
-        "top": [{"pattern": p, "count": int(c), "share": c / n} for p, c in pats.head(top).iter_rows()],
+        "distinct": distinct,
+        "top": [{"pattern": p, "count": int(c), "share": c / n} for p, c in best],
     }
 
     if "tool_calls" in df.columns:
@@ -235,16 +245,17 @@ def structure_stats(df: pl.DataFrame, *, system_previews: Mapping[int, str] | No
     with_sys = int(roles.str.contains("s", literal=True).sum())
     sp: dict = {"examples_with_system": with_sys, "share_with_system": with_sys / n}
     if len(sh):
-        vc = sh.value_counts(sort=True, name="count")
-        sp["distinct"] = vc.height
+        distinct, best = _top(sh, top)
+        sp["distinct"] = distinct
         sp["top"] = []
-        for h, c in vc.head(top).iter_rows():
+        for h, c in best:
             item = {"hash": f"{int(h):016x}", "count": int(c), "share": c / len(sh)}
             if system_previews and int(h) in system_previews:
                 item["preview"] = system_previews[int(h)][:120]
             sp["top"].append(item)
     out["system_prompts"] = sp
-    out["length_skew"] = {"basis": basis, **length_skew(ex_len)}
+    if ex_len is not None:
+        out["length_skew"] = {"basis": basis, **length_skew(ex_len)}
     return out
 
 

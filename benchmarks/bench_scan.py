@@ -1,0 +1,89 @@
+"""The full scan (parse + validate + tokens + text features + MinHash) against a single-process
+`json.loads` + tiktoken loop doing the same token counting, on the same file, same run.
+
+    python benchmarks/bench_scan.py [--examples 1000000] [--jobs 1 2]
+
+Prints wall time, MB/s, the ratio to the baseline, identical-totals check, the speed-up from
+1 to N jobs, and peak RSS (parent + children, from getrusage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dataprep.scan import scan
+from dataprep.tokens import get_encoding
+
+HERE = Path(__file__).parent
+
+
+def baseline_tokens(path: Path) -> int:
+    """What a careful user writes by hand: json.loads each line, tiktoken each string (cookbook)."""
+    enc = get_encoding("o200k_base")
+    total = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            ex = json.loads(raw)
+            n = 3
+            for m in ex["messages"]:
+                n += 3
+                for k, v in m.items():
+                    if isinstance(v, str):
+                        n += len(enc.encode_ordinary(v))
+                    if k == "name":
+                        n += 1
+                for c in m.get("tool_calls") or []:
+                    n += len(enc.encode_ordinary(c["function"]["name"])) + len(enc.encode_ordinary(c["function"]["arguments"]))
+            if ex.get("tools"):
+                import orjson
+
+                n += len(enc.encode_ordinary(orjson.dumps(ex["tools"]).decode()))
+            total += n
+    return total
+
+
+def rss_mb() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, kids
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples", type=int, default=1_000_000)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--file")
+    a = ap.parse_args(argv)
+    path = Path(a.file or HERE / "data" / f"chat{a.examples}.jsonl")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(HERE / "gen_chat.py"), str(path), "--examples", str(a.examples)], check=True)
+    mb = path.stat().st_size / 1e6
+    t = time.perf_counter()
+    base = baseline_tokens(path)
+    t_base = time.perf_counter() - t
+    print(f"file: {path} ({mb:.0f} MB)")
+    print(f"  baseline json.loads + tiktoken loop: {t_base:7.2f} s  {mb / t_base:6.1f} MB/s  tokens={base:,}")
+    times = {}
+    for j in a.jobs:
+        t = time.perf_counter()
+        prof = scan(str(path), jobs=j, cache=False)
+        times[j] = time.perf_counter() - t
+        tot = int(prof.rows["tokens_total"].sum())
+        print(f"  dataprep scan --jobs {j}: {times[j]:7.2f} s  {mb / times[j]:6.1f} MB/s  ratio to baseline "
+              f"{t_base / times[j]:5.2f}x  tokens={tot:,} {'(identical)' if tot == base else '(DIFFERENT!)'}")
+    if len(times) > 1:
+        j0, j1 = min(times), max(times)
+        print(f"  speed-up {j0} -> {j1} jobs: {times[j0] / times[j1]:.2f}x")
+    me, kids = rss_mb()
+    print(f"  peak RSS: parent {me:.0f} MB, largest child {kids:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The single-pass scan: same answers on any shard layout and job count, schema-valid rows,
+cookbook-exact token counts, and a cache that is used only while the file is unchanged."""
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import orjson
+import polars as pl
+import pytest
+
+import dataprep.scan as scan_mod
+from dataprep.scan import scan
+from dataprep.schema.profile import failing_lines, validate_profile
+from dataprep.tokens import get_encoding
+from dataprep.validate import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_data"
+DATA_FILES = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".jsonl", ".json") and "expected" not in p.name)
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAPREP_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name)
+def test_profile_satisfies_its_schema_on_every_sample(path):
+    prof = scan(str(path), jobs=1, cache=False)
+    validate_profile(prof.rows)
+    if prof.rows.height:
+        assert prof.rows.height == prof.state.lines
+        assert prof.signatures.shape == (prof.rows.height, 128)
+
+
+def test_schema_turns_bad_rows_into_line_numbers():
+    prof = scan(str(SAMPLES / "support_chat.jsonl"), jobs=1, cache=False)
+    bad = prof.rows.with_columns(
+        pl.when(pl.col("line") == 7).then(10**9).otherwise(pl.col("tokens_trainable")).alias("tokens_trainable"))
+    assert failing_lines(bad) == {"trainable_within_total": [7]}
+
+
+def test_findings_equal_validate_on_broken_sample():
+    prof = scan(str(SAMPLES / "broken.jsonl"), jobs=1, cache=False)
+    ref = validate(str(SAMPLES / "broken.jsonl")).files[0]
+    key = lambda f: (f.line, f.rule, f.pointer or "", f.message)
+    assert sorted(map(key, prof.findings)) == sorted(map(key, ref.findings))
+    assert (prof.examples, prof.state.valid) == (ref.examples, ref.valid_examples)
+
+
+def test_shards_and_jobs_do_not_change_the_profile(tmp_path, monkeypatch):
+    src = (SAMPLES / "broken.jsonl").read_bytes() + (SAMPLES / "support_chat.jsonl").read_bytes()
+    p = tmp_path / "mixed.jsonl"
+    p.write_bytes(src)
+    one = scan(str(p), jobs=1, cache=False)
+    monkeypatch.setattr(scan_mod, "SHARD_BYTES", 4096)  # dozens of shards, cuts mid-file
+    many = scan(str(p), jobs=2, cache=False)
+    gz = tmp_path / "mixed.jsonl.gz"
+    gz.write_bytes(gzip.compress(src))
+    blocks = scan(str(gz), jobs=1, cache=False)  # compressed: parent-read blocks
+    for other in (many, blocks):
+        assert other.rows.drop("offset").equals(one.rows.drop("offset")) if other is blocks else other.rows.equals(one.rows)
+        assert [(f.line, f.rule, f.message) for f in other.findings] == [(f.line, f.rule, f.message) for f in one.findings]
+        assert np.array_equal(other.signatures, one.signatures)
+        assert np.array_equal(other.exact, one.exact)
+    assert one.rows["line"].to_list() == list(range(1, src.count(b"\n") + 1))
+    assert many.rows["offset"].to_list() == one.rows["offset"].to_list()
+    # the BOM rule fires on line 1 only, not at every shard start
+    assert [f.line for f in many.findings if f.rule == "DP106"] == [1]
+
+
+def cookbook_tokens(ex: dict, enc) -> int:
+    """The OpenAI cookbook count, written out plainly: 3 per message, every string value,
+    +1 per name, +3 reply priming; tool calls as name + arguments; tools serialised."""
+    n = 3
+    for m in ex["messages"]:
+        n += 3
+        for k, v in m.items():
+            if isinstance(v, str):
+                n += len(enc.encode(v))
+            if k == "name":
+                n += 1
+        for call in m.get("tool_calls") or []:
+            n += len(enc.encode(call["function"]["name"])) + len(enc.encode(call["function"]["arguments"]))
+    if ex.get("tools"):
+        n += len(enc.encode(orjson.dumps(ex["tools"]).decode()))
+    return n
+
+
+@pytest.mark.parametrize("name", ["support_chat.jsonl", "tools.jsonl", "multilingual.jsonl"])
+def test_token_counts_equal_the_cookbook_formula(name):
+    path = SAMPLES / name
+    prof = scan(str(path), jobs=1, cache=False)
+    enc = get_encoding("o200k_base")
+    expected = [cookbook_tokens(json.loads(l), enc) for l in path.read_text().splitlines()]
+    assert prof.rows["tokens_total"].to_list() == expected
+
+
+def test_cache_is_used_until_the_file_changes(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_bytes((SAMPLES / "support_chat.jsonl").read_bytes())
+    first = scan(str(p), jobs=1)
+    assert not first.cached
+    second = scan(str(p), jobs=1)
+    assert second.cached and second.rows.equals(first.rows)
+    assert [f.rule for f in second.findings] == [f.rule for f in first.findings]
+    with open(p, "ab") as f:
+        f.write(b"\n")
+    third = scan(str(p), jobs=1)
+    assert not third.cached and third.rows.height == first.rows.height + 1
+    assert not scan(str(p), jobs=1, cache=False).cached
+
+
+def test_unreadable_is_a_profile_with_dp100(tmp_path):
+    prof = scan(str(tmp_path / "missing.jsonl"), jobs=1)
+    assert not prof.readable and [f.rule for f in prof.findings] == ["DP100"]
