@@ -185,6 +185,7 @@ def main() -> None:
     t = time.perf_counter()
     c0 = time.process_time()
     tf = merge_text_features(parts, jobs=args.jobs)
+    merge_s = time.perf_counter() - t
     rep = diversity_report(tf, structure)
     data_s = time.perf_counter() - t
     data_cpu = time.process_time() - c0
@@ -208,7 +209,7 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"examples {args.n:,}  words {words:,} ({words / args.n:.0f}/example)  shards {len(jobs)} x {args.shard:,}  jobs {args.jobs}")
     print(f"features (scan side)   {feat_s:7.2f} s wall   {feat_cpu:7.2f} s CPU   {feat_cpu / words * 1e9:5.0f} ns/word CPU  (pool incl. text generation {pool_s:.1f} s)")
-    print(f"dataset level          {data_s:7.2f} s wall   {data_cpu:7.2f} s CPU")
+    print(f"dataset level          {data_s:7.2f} s wall   {data_cpu:7.2f} s CPU  (merging the shards {merge_s:.2f} s, report {data_s - merge_s:.2f} s)")
     print(f"lexical + structural   {feat_s + data_s:7.2f} s wall in all (target < 15 s at 1M on 2 cores)")
     if lang_s is not None:
         ex = sample.example

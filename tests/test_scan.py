@@ -10,7 +10,11 @@ import orjson
 import polars as pl
 import pytest
 
-import dataprep.scan as scan_mod
+import sys
+
+import dataprep.scan  # noqa: F401  (loads the module; the package attribute is the function)
+
+scan_mod = sys.modules["dataprep.scan"]
 from dataprep.scan import scan
 from dataprep.schema.profile import failing_lines, validate_profile
 from dataprep.tokens import get_encoding

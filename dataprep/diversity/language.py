@@ -20,9 +20,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 
 import numpy as np
 
@@ -101,19 +101,26 @@ def _detect_chunk(texts: list[str | None]) -> list[tuple[str, float]]:
     return [detect_one(t) for t in texts]
 
 
-def detect_texts(texts: Sequence[str | None], *, jobs: int = 1, chunk: int = 64) -> list[tuple[str, float]]:
-    """``detect_one`` over many texts, over ``jobs`` processes (spawned, so safe to call from
-    a process that already runs threads; results do not depend on ``jobs``)."""
+def detect_texts(
+    texts: Sequence[str | None], *, jobs: int = 1, chunk: int = 64, executor: Executor | None = None
+) -> list[tuple[str, float]]:
+    """``detect_one`` over many texts, in ``jobs`` processes or on a caller's ``executor``
+    (results never depend on either).
+
+    Own workers are forked after the language profiles are loaded, so they start at once and
+    work from any ``__main__`` (spawned ones re-import it, which fails from stdin or a
+    notebook); they run pure-Python langdetect only, so threads of the parent do not matter.
+    """
     texts = list(texts)
-    if jobs <= 1 or len(texts) < 2 * chunk:
-        _init()
-        return _detect_chunk(texts)
     chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init) as ex:
-        out: list[tuple[str, float]] = []
-        for part in ex.map(_detect_chunk, chunks):
-            out.extend(part)
-    return out
+    if executor is not None:
+        return [r for part in executor.map(_detect_chunk, chunks) for r in part]
+    _init()
+    if jobs <= 1 or len(chunks) < 2:
+        return _detect_chunk(texts)
+    ctx = get_context("fork" if "fork" in get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init) as ex:
+        return [r for part in ex.map(_detect_chunk, chunks) for r in part]
 
 
 def sample_indices(n: int, k: int = SAMPLE_SIZE, *, full: bool = False) -> np.ndarray:
@@ -149,10 +156,11 @@ def detect_sample(
     total: int,
     *,
     jobs: int = 1,
+    executor: Executor | None = None,
 ) -> LanguageSample:
     """Languages of the sampled rows; ``user_texts[i]``/``assistant_texts[i]`` belong to ``rows[i]``."""
     n = len(rows)
-    res = detect_texts(list(user_texts) + list(assistant_texts), jobs=jobs)
+    res = detect_texts(list(user_texts) + list(assistant_texts), jobs=jobs, executor=executor)
     u = [r[0] for r in res[:n]]
     a = [r[0] for r in res[n:]]
     return LanguageSample(np.asarray(rows, dtype=np.int64), u, a, [example_language(x, y) for x, y in zip(u, a)], total)

@@ -11,6 +11,7 @@ newline counts, the line ending (``\\n`` or ``\\r\\n``) is not part of the line'
 
 from __future__ import annotations
 
+import io
 import mmap
 import os
 import shutil
@@ -33,7 +34,8 @@ class LineIndex:
     def __init__(self, path: str):
         self.path = path
         self._stream = open_binary(path)  # raises InputError for anything unreadable
-        self.compressed = not (hasattr(self._stream, "fileno") and getattr(self._stream, "name", None) == path)
+        plain = type(self._stream) is io.BufferedReader and getattr(self._stream, "name", None) == path
+        self.compressed = not plain
         self._tmp: str | None = None
         self._mm: mmap.mmap | None = None
         self.size = 0  # bytes of the (decompressed) data

@@ -1,0 +1,479 @@
+"""``dataprep dedup`` over a scanned Profile: clusters, DP500-DP503 findings, kept lines.
+
+Only rows that are examples (``is_example``) take part: blank, unparsable and foreign-format
+lines have no compared text (their sketches are all alike) and are never written by ``--out``;
+they are counted as ``skipped_invalid``. Row ``k`` of the examples maps back to its input line
+through ``rows["line"]``.
+
+Texts are read back from the input only where a decision needs them: the answers of prompt
+groups of two or more (DP503) and, with ``against`` files, the word 13-grams of both sides
+(DP502). Everything else comes from the Profile's signatures and exact keys.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+
+from dataprep.checks import formats as F
+from dataprep.checks.base import Sink
+from dataprep.schema.findings import Finding
+
+from . import lsh
+from .clusters import EXACT, NEAR, KEEP_POLICIES, DedupResult, conflicting_answers, find_duplicates
+from .leakage import LEAK_KINDS, L_NONE, leakage
+from .shingles import CONTAMINATION_NGRAM, ngram_hashes
+from .text import prompt_and_answer
+
+# Lines per batch when texts are re-read for 13-grams: bounds the Python strings held at once.
+_TEXT_BATCH = 4096
+# Re-read by seeking to each wanted line when fewer than 1/_SEEK_SHARE of the rows are wanted;
+# otherwise stream the file once (sequential reads beat many seeks).
+_SEEK_SHARE = 8
+# Bytes per read when copying runs of lines to an output.
+_COPY_BLOCK = 8 << 20
+
+
+# ----------------------------------------------------------------------------- reading lines
+
+
+def _plain(path: str) -> bool:
+    """A regular uncompressed file, so lines can be read back by byte offset."""
+    from dataprep.io.reader import open_binary
+
+    if path == "-":
+        return False
+    try:
+        with open_binary(path) as f:
+            return type(f) is io.BufferedReader and f.seekable()
+    except Exception:
+        return False
+
+
+def read_lines(profile, lines: Sequence[int] | np.ndarray) -> Iterator[tuple[int, bytes]]:
+    """``(line, bytes without ending)`` for the given 1-based lines, in ascending line order."""
+    from dataprep.io.reader import iter_lines, open_binary
+
+    want = np.unique(np.asarray(lines, dtype=np.int64))
+    if not len(want):
+        return
+    if _plain(profile.path) and len(want) * _SEEK_SHARE < profile.rows.height:
+        off = profile.rows["offset"].to_numpy()
+        length = profile.rows["length"].to_numpy()
+        with open(profile.path, "rb") as f:
+            for ln in want.tolist():
+                f.seek(int(off[ln - 1]))
+                yield ln, f.read(int(length[ln - 1]))
+        return
+    wanted = set(want.tolist())
+    last = int(want[-1])
+    with open_binary(profile.path) as f:
+        for raw in iter_lines(f):
+            if raw.number in wanted:
+                yield raw.number, raw.data
+            if raw.number >= last:
+                break
+
+
+def _record_format(row_format: str, file_format: str) -> str:
+    return row_format if row_format in F.TRAINABLE else file_format
+
+
+def compared_text(rec: dict, fmt: str, compare: str) -> str:
+    """The text the scan sketched for this example (same definition as ``scan``)."""
+    from dataprep.scan import _texts_of
+
+    u, a = _texts_of(rec, fmt)[:2]
+    if compare == "conversation":
+        return u + "\n" + a
+    return u if compare == "user" else a
+
+
+def iter_compared_texts(profile, rows: np.ndarray) -> Iterator[tuple[int, str]]:
+    """``(row index, compared text)`` of the given example rows (0-based), ascending."""
+    fmts = profile.rows["format"].to_list()
+    for ln, data in read_lines(profile, np.asarray(rows, dtype=np.int64) + 1):
+        try:
+            rec = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+        except orjson.JSONDecodeError:  # the file changed since the scan
+            rec = {}
+        yield ln - 1, compared_text(rec, _record_format(fmts[ln - 1], profile.format), profile.options.compare)
+
+
+def route_lines(profile, dest: np.ndarray, outs: Sequence[BinaryIO]) -> list[int]:
+    """Copy every input line with ``dest[row] = k >= 0`` byte-identically to ``outs[k]``.
+
+    Lines keep their own line ending; a last line without one gets ``\\n`` so the output stays
+    JSON Lines. Returns the number of lines written to each output.
+    """
+    from dataprep.io.reader import iter_lines, open_binary
+
+    dest = np.asarray(dest, dtype=np.int64)
+    written = [int(np.count_nonzero(dest == k)) for k in range(len(outs))]
+    n = profile.rows.height
+    if n == 0 or not any(written):
+        return written
+    if _plain(profile.path):
+        off = profile.rows["offset"].to_numpy().astype(np.int64)
+        size = profile.size if profile.size is not None else off[-1] + int(profile.rows["length"][-1])
+        end = np.append(off[1:], size)
+        # Runs of consecutive rows with the same destination are one contiguous byte range.
+        brk = np.flatnonzero(dest[1:] != dest[:-1]) + 1
+        starts = np.concatenate([[0], brk])
+        stops = np.concatenate([brk, [n]])
+        with open(profile.path, "rb") as f:
+            for a, b in zip(starts.tolist(), stops.tolist()):
+                k = int(dest[a])
+                if k < 0:
+                    continue
+                lo, hi = int(off[a]), int(end[b - 1])
+                f.seek(lo)
+                last = b""
+                while lo < hi:
+                    chunk = f.read(min(_COPY_BLOCK, hi - lo))
+                    if not chunk:
+                        break
+                    outs[k].write(chunk)
+                    last = chunk
+                    lo += len(chunk)
+                if not last.endswith(b"\n"):
+                    outs[k].write(b"\n")
+        return written
+    with open_binary(profile.path) as f:
+        for raw in iter_lines(f):
+            i = raw.number - 1
+            if i >= n:
+                break
+            k = int(dest[i])
+            if k >= 0:
+                outs[k].write(raw.data + (raw.ending or b"\n"))
+    return written
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class Leak:
+    """DP502 matches of one ``against`` file (or index) against the analysed file."""
+
+    path: str
+    examples: int
+    lines: np.ndarray  # 1-based lines of the other file that leak
+    source: list[str]  # where each one comes from, for messages ("line 12", "corpus.jsonl line 3")
+    kind: np.ndarray  # uint8, index into LEAK_KINDS
+    similarity: np.ndarray  # float32
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(LEAK_KINDS) if k}
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "examples": self.examples, "leaked": int(len(self.lines)), **self.counts()}
+
+
+@dataclass
+class ConflictLines:
+    lines: list[int]
+    min_similarity: float
+
+
+@dataclass
+class DedupReport:
+    """What ``dataprep dedup`` reports for one file."""
+
+    path: str
+    format: str
+    lines_total: int
+    example_lines: np.ndarray  # 1-based line of each example (index = example index)
+    result: DedupResult
+    keep: str
+    compare: str
+    skipped_invalid: int  # lines that are not examples: never compared, never written by --out
+    findings: list[Finding]
+    conflicts: list[ConflictLines] = field(default_factory=list)
+    leaks: list[Leak] = field(default_factory=list)
+    leak_ngram: int = 0
+
+    @property
+    def examples(self) -> int:
+        return len(self.example_lines)
+
+    @property
+    def kept_lines(self) -> np.ndarray:
+        """1-based lines of the examples to keep (non-example lines are never kept)."""
+        return self.example_lines[self.result.is_kept]
+
+    @property
+    def leaked(self) -> int:
+        return sum(len(x.lines) for x in self.leaks)
+
+    def clusters(self) -> Iterator[dict]:
+        """One dict per cluster of two or more lines, as ``--clusters`` writes them."""
+        lines = self.example_lines
+        for c in self.result.clusters():
+            yield {
+                "cluster": c.id,
+                "lines": lines[c.members].tolist(),
+                "kept": int(lines[c.kept]),
+                "similarity": round(c.similarity, 4),
+            }
+
+    def largest_clusters(self, k: int = 5) -> list[dict]:
+        sizes = np.diff(self.result.cluster_offsets)
+        order = np.argsort(-sizes, kind="stable")[:k]
+        return [
+            {
+                "cluster": int(c),
+                "size": int(sizes[c]),
+                "kept": int(self.example_lines[self.result.cluster_kept[c]]),
+                "similarity": round(float(self.result.cluster_similarity[c]), 4),
+                "lines": self.example_lines[
+                    self.result.cluster_members[self.result.cluster_offsets[c] : self.result.cluster_offsets[c + 1]]
+                ].tolist(),
+            }
+            for c in order.tolist()
+        ]
+
+    def to_dict(self) -> dict:
+        """DESIGN.md's ``dedup --json`` object, plus context keys."""
+        r = self.result
+        d = {
+            "examples": self.examples,
+            "exact_duplicates": r.exact_duplicates,
+            "near_duplicates": r.near_duplicates,
+            "clusters": r.n_clusters,
+            "kept": r.kept,
+            "params": {k: r.params[k] for k in ("num_perm", "bands", "rows", "ngram", "threshold")}
+            | {k: v for k, v in r.params.items() if k not in ("num_perm", "bands", "rows", "ngram", "threshold")},
+            "path": self.path,
+            "lines": self.lines_total,
+            "skipped_invalid": self.skipped_invalid,
+            "compare": self.compare,
+            "keep": self.keep,
+            "duplicate_share": round((self.examples - r.kept) / self.examples, 6) if self.examples else 0.0,
+            "largest_cluster": int(np.diff(r.cluster_offsets).max()) if r.n_clusters else 0,
+            "conflicts": len(self.conflicts),
+            "conflict_lines": sum(len(c.lines) for c in self.conflicts),
+        }
+        if self.leaks:
+            d["leakage"] = [x.to_dict() for x in self.leaks]
+            d["leak_ngram"] = self.leak_ngram
+        return d
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def example_index(profile) -> np.ndarray:
+    """0-based rows of the profile that are examples."""
+    if profile.rows.height == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(profile.rows["is_example"].to_numpy())
+
+
+def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
+    """(example rows, clusters over them) with the profile's MinHash settings."""
+    if keep not in KEEP_POLICIES:
+        raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
+    ex = example_index(profile)
+    kw = {}
+    if keep == "longest":
+        kw["lengths"] = profile.rows["tokens_total"].to_numpy()[ex]
+    elif keep == "most-trainable-tokens":
+        kw["trainable_tokens"] = profile.rows["tokens_trainable"].to_numpy()[ex]
+    res = find_duplicates(profile.signatures[ex], profile.exact[ex], profile.options.minhash, keep=keep, **kw)
+    return ex, res
+
+
+def _dup_findings(sink: Sink, lines: np.ndarray, res: DedupResult, sigs: np.ndarray, exact: np.ndarray) -> None:
+    n = len(exact)
+    if not res.n_clusters:
+        return
+    _, first, inverse = np.unique(exact, return_index=True, return_inverse=True)
+    first_of = first[inverse.ravel()]
+    kept_of = np.full(n, -1, dtype=np.int64)
+    member = res.cluster_id >= 0
+    kept_of[member] = res.cluster_kept[res.cluster_id[member]]
+    near = np.flatnonzero(res.dup_kind == NEAR)
+    sim = lsh.pair_similarity(sigs, near, sigs, kept_of[near]) if len(near) else np.zeros(0, np.float32)
+    near_sim = dict(zip(near.tolist(), sim.tolist()))
+    sizes = np.diff(res.cluster_offsets)
+    for i in np.flatnonzero(res.dup_kind != 0).tolist():
+        c = int(res.cluster_id[i])
+        k = int(kept_of[i])
+        where = f"cluster {c}: {int(sizes[c])} lines, min similarity {float(res.cluster_similarity[c]):.2f}"
+        if res.dup_kind[i] == EXACT:
+            f = int(first_of[i])
+            kept = "which is kept" if f == k else f"line {int(lines[k])} is kept"
+            sink.add("DP500", f"same example as line {int(lines[f])} after normalisation, {kept} ({where})",
+                     line=int(lines[i]))
+        else:
+            sink.add("DP501", f"near duplicate of line {int(lines[k])} (kept): estimated Jaccard "
+                     f"{near_sim[i]:.2f} ({where})", line=int(lines[i]))
+
+
+def _conflicts(profile, ex: np.ndarray) -> list[ConflictLines]:
+    """DP503 over prompt groups of two or more: only those lines are read back."""
+    ph = profile.rows["prompt_hash"].to_numpy()[ex]
+    has = ph != 0
+    uniq, counts = np.unique(ph[has], return_counts=True)
+    multi = uniq[counts >= 2]
+    if not len(multi):
+        return []
+    cand = ex[has][np.isin(ph[has], multi)]
+    answers: dict[int, str] = {}
+    for ln, data in read_lines(profile, cand + 1):
+        try:
+            pa = prompt_and_answer(orjson.loads(data.removeprefix(b"\xef\xbb\xbf")))
+        except orjson.JSONDecodeError:
+            pa = None
+        answers[ln - 1] = pa[1] if pa else ""
+    keys = profile.rows["prompt_hash"].to_numpy()[cand]
+    out = []
+    for c in conflicting_answers(keys, [answers.get(int(r), "") for r in cand]):
+        out.append(ConflictLines((cand[c.members] + 1).tolist(), float(c.min_similarity)))
+    return out
+
+
+def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None):
+    """Word n-gram hashes of the compared texts of ``rows``: (hashes, counts per row).
+
+    With ``keep`` (sorted unique hashes) only those n-grams are kept, so a large training file
+    costs memory only for the n-grams the other side has.
+    """
+    hs, cs = [], []
+    batch: list[str] = []
+
+    def flush():
+        h, c = ngram_hashes(batch, n)
+        if keep is not None:
+            doc = np.repeat(np.arange(len(c)), c)
+            m = np.isin(h, keep)
+            h = h[m]
+            c = np.bincount(doc[m], minlength=len(c))
+        hs.append(h)
+        cs.append(c.astype(np.int64))
+        batch.clear()
+
+    for _, text in iter_compared_texts(profile, rows):
+        batch.append(text)
+        if len(batch) >= _TEXT_BATCH:
+            flush()
+    if batch:
+        flush()
+    if not hs:
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(rows), dtype=np.int64)
+    return np.concatenate(hs), np.concatenate(cs)
+
+
+def _leak(profile, ex, other, leak_ngram: int) -> Leak:
+    oex = example_index(other)
+    cfg = profile.options.minhash
+    kw = {}
+    if leak_ngram:
+        oh, oc = _ngrams_of(other, oex, leak_ngram)
+        th, tc = _ngrams_of(profile, ex, leak_ngram, keep=np.unique(oh)) if len(oh) else (
+            np.zeros(0, np.uint64), np.zeros(len(ex), np.int64))
+        kw = {"train_ngrams": (th, tc), "other_ngrams": (oh, oc)}
+    res = leakage(profile.signatures[ex], profile.exact[ex], other.signatures[oex], other.exact[oex], cfg, **kw)
+    hit = res.leaked
+    train_lines = ex[res.match[hit]] + 1
+    return Leak(other.path, len(oex), oex[hit] + 1, [f"line {int(x)}" for x in train_lines],
+                res.kind[hit], res.similarity[hit])
+
+
+def leak_findings(leak: Leak, train_path: str, ngram: int) -> list[Finding]:
+    """DP502 errors at the leaking lines of ``leak.path``."""
+    sink = Sink(leak.path)
+    for ln, src, k, s in zip(leak.lines.tolist(), leak.source, leak.kind.tolist(), leak.similarity.tolist()):
+        kind = LEAK_KINDS[k]
+        if kind == "exact":
+            how = "is the same example (after normalisation)"
+        elif kind == "near":
+            how = f"near-duplicates it (estimated Jaccard {s:.2f})"
+        else:
+            how = f"shares word {ngram}-grams with it ({s:.0%} of this example's {ngram}-grams)"
+        sink.add("DP502", f"{how} as {train_path} {src}", line=ln)
+    return sink.findings
+
+
+def analyze(
+    profile,
+    *,
+    keep: str = "first",
+    against: Iterable | None = None,
+    conflicts: bool = True,
+    leak_ngram: int = CONTAMINATION_NGRAM,
+    indexes: Sequence = (),
+) -> DedupReport:
+    """Duplicates, conflicts and leakage of one scanned file.
+
+    ``against``: Profiles of held-out files (scanned with the same MinHash options); each line of
+    theirs that duplicates, near-duplicates or shares a word ``leak_ngram``-gram (0: off) with an
+    example of ``profile`` gets a DP502 error. ``indexes``: objects with ``check(profile, ex)``
+    returning a ``Leak`` (see ``dedup.index``); their matches are DP502 errors on this file.
+    """
+    ex, res = duplicates(profile, keep)
+    lines = ex + 1
+    sink = Sink(profile.path)
+    sigs, exact = profile.signatures[ex], profile.exact[ex]
+    _dup_findings(sink, lines, res, sigs, exact)
+    found = list(sink.findings)
+    confl: list[ConflictLines] = []
+    if conflicts:
+        confl = _conflicts(profile, ex)
+        cs = Sink(profile.path)
+        for c in confl:
+            first = c.lines[0]
+            for ln in c.lines[1:]:
+                cs.add("DP503", f"same prompt as line {first} with a materially different answer (lowest answer "
+                       f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
+                       f"{'…' if len(c.lines) > 8 else ''})", line=ln)
+        found += cs.findings
+    leaks = []
+    for other in against or ():
+        if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
+            raise ValueError(f"{other.path} was scanned with other dedup options than {profile.path}")
+        lk = _leak(profile, ex, other, leak_ngram)
+        leaks.append(lk)
+        found += leak_findings(lk, profile.path, leak_ngram)
+    for idx in indexes:
+        lk = idx.check(profile, ex)
+        leaks.append(lk)
+        s = Sink(profile.path)
+        for ln, src, k, sim in zip(lk.lines.tolist(), lk.source, lk.kind.tolist(), lk.similarity.tolist()):
+            how = "same example (after normalisation) as" if LEAK_KINDS[k] == "exact" else \
+                f"near duplicate (estimated Jaccard {sim:.2f}) of"
+            s.add("DP502", f"already in index {idx.name}: {how} {src}", line=ln)
+        found += s.findings
+    found.sort(key=lambda f: (f.path != profile.path, f.path, f.line, f.rule))
+    n_lines = profile.rows.height
+    return DedupReport(profile.path, profile.format, n_lines, lines, res, keep, profile.options.compare,
+                       n_lines - len(ex), found, confl, leaks, leak_ngram)
+
+
+def no_leak(path: str, examples: int) -> Leak:
+    """An empty ``Leak`` (no line of ``path`` matched)."""
+    return Leak(path, examples, np.zeros(0, np.int64), [], np.zeros(0, np.uint8), np.zeros(0, np.float32))
+
+
+__all__ = [
+    "ConflictLines",
+    "DedupReport",
+    "L_NONE",
+    "Leak",
+    "analyze",
+    "compared_text",
+    "duplicates",
+    "example_index",
+    "iter_compared_texts",
+    "leak_findings",
+    "no_leak",
+    "read_lines",
+    "route_lines",
+]
