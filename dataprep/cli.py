@@ -321,6 +321,512 @@ def tokens(
     raise typer.Exit(1 if any(r.findings for r in reports) else 0)
 
 
+class KeepPolicy(str, Enum):
+    first = "first"
+    longest = "longest"
+    most_trainable_tokens = "most-trainable-tokens"
+
+
+class CompareMode(str, Enum):
+    conversation = "conversation"
+    user = "user"
+    assistant = "assistant"
+
+
+class StratifyBy(str, Enum):
+    format = "format"
+    language = "language"
+    none = "none"
+
+
+def _dedup_options(compare, threshold, num_perm, ngram, char_shingles):
+    """ScanOptions for dedup/split; None leaves MinHashConfig's default."""
+    from dataprep.dedup import MinHashConfig
+    from dataprep.scan import ScanOptions
+
+    kw = {"mode": "char" if char_shingles else "word"}
+    for k, v in (("threshold", threshold), ("num_perm", num_perm), ("ngram", ngram)):
+        if v is not None:
+            kw[k] = v
+    try:
+        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw))
+    except ValueError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+
+
+def _dedup_scan(path: str, options, jobs, no_cache: bool, quiet: bool, tmpdir: str):
+    """Scan one input for dedup/split; stdin is spooled to a file first (lines are read back).
+
+    Exits 2 for unreadable input and for a whole-file JSON array.
+    """
+    import os
+    import shutil
+
+    from dataprep.scan import scan
+
+    if path == "-":
+        spool = os.path.join(tmpdir, "stdin.jsonl")
+        with open(spool, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        prof = scan(spool, jobs=jobs, options=options, cache=False, progress=not quiet)
+    else:
+        prof = scan(path, jobs=jobs, options=options, cache=not no_cache, progress=not quiet)
+    if not prof.readable:
+        _err(f"error: {prof.findings[0].message}")
+        raise typer.Exit(2)
+    if prof.rows.height == 0 and prof.findings and prof.findings[0].rule == "DP103":
+        _err(f"error: {prof.findings[0].message}")
+        raise typer.Exit(2)
+    return prof
+
+
+def _write_open(path: str, what: str):
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "wb")
+    except OSError as e:
+        _err(f"error: cannot write {what} {path}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def dedup(
+    paths: Annotated[list[str], typer.Argument(help="The file to deduplicate (or - for stdin); files after "
+                                               "--against are more --against files.")],
+    against: Annotated[Optional[list[str]], typer.Option("--against", help="Held-out file(s) checked for leakage "
+                                                         "from PATH (DP502): exact, near and word n-gram matches.")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Write the kept examples here (byte-identical lines; "
+                                               "lines that are not examples are not written).")] = None,
+    clusters: Annotated[Optional[str], typer.Option("--clusters", help="Write one JSON line per cluster of 2+ lines.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's dedup JSON on stdout.")] = False,
+    keep: Annotated[KeepPolicy, typer.Option("--keep", help="Which line of a cluster is kept.")] = KeepPolicy.first,
+    compare: Annotated[CompareMode, typer.Option("--compare", help="What is compared.")] = CompareMode.conversation,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Estimated Jaccard for near duplicates "
+                                                       "(default 0.8).")] = None,
+    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=1, help="MinHash permutations (default 128).")] = None,
+    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Shingle size (default 5 words, 24 "
+                                                 "characters with --char-shingles).")] = None,
+    char_shingles: Annotated[bool, typer.Option("--char-shingles", help="Character shingles (short texts).")] = False,
+    leak_ngram: Annotated[int, typer.Option("--leak-ngram", min=0, help="Word n-gram size of the --against overlap "
+                                            "check (0: off).")] = 13,
+    leak_min_share: Annotated[float, typer.Option("--leak-min-share", min=0.0, max=1.0, help="Ignore n-gram-only "
+                                                  "matches covering less than this share of a line's n-grams "
+                                                  "(default 0: any shared n-gram).")] = 0.0,
+    no_conflicts: Annotated[bool, typer.Option("--no-conflicts", help="Skip DP503 (conflicting answers).")] = False,
+    index: Annotated[Optional[Path], typer.Option("--index", help="Local index DIR of data already trained on: "
+                                                  "PATH lines found there are DP502.")] = None,
+    index_add: Annotated[bool, typer.Option("--index-add", help="Then add PATH's kept examples to the index.")] = False,
+    redis: Annotated[Optional[str], typer.Option("--redis", help="HOST:PORT of a Redis-backed index (datasketch "
+                                                 "MinHashLSH), instead of or besides --index.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
+) -> None:
+    """Exact and near duplicates (MinHash LSH), conflicting answers, and leakage into held-out files.
+
+    Exit 0 when nothing at or above --fail-on (duplicates are warnings, leakage DP502 is an error),
+    1 otherwise, 2 usage error or unreadable input.
+    """
+    import tempfile
+
+    import numpy as np
+    import orjson
+    from rich.console import Console
+
+    from dataprep.dedup.analyze import analyze, route_lines, summary_renderables
+    from dataprep.dedup.index import IndexUnusable, LocalIndex, RedisIndex
+    from dataprep.gate.formats import render
+    from dataprep.validate import FileReport, ValidationResult
+
+    if fail_on not in ("error", "warning"):
+        _err("error: --fail-on takes error or warning")
+        raise typer.Exit(2)
+    path, extra = paths[0], paths[1:]
+    if extra and not against:
+        _err("error: dedup takes one PATH (give held-out files with --against)")
+        raise typer.Exit(2)
+    against_paths = list(against or []) + extra
+    if "-" in against_paths:
+        _err("error: only PATH may be - (stdin)")
+        raise typer.Exit(2)
+    if index_add and index is None and redis is None:
+        _err("error: --index-add needs --index DIR or --redis HOST:PORT")
+        raise typer.Exit(2)
+    options = _dedup_options(compare, threshold, num_perm, ngram, char_shingles)
+    indexes = []
+    try:
+        if index is not None:
+            indexes.append(LocalIndex(index))
+            if msg := indexes[-1].compatible(options.minhash, options.compare):
+                raise IndexUnusable(msg)
+        if redis is not None:
+            indexes.append(RedisIndex(redis, options.minhash, options.compare))
+    except IndexUnusable as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+
+    with tempfile.TemporaryDirectory(prefix="dataprep-dedup-") as tmp:
+        prof = _dedup_scan(path, options, jobs, no_cache, quiet, tmp)
+        others = [_dedup_scan(p, options, jobs, no_cache, quiet, tmp) for p in against_paths]
+        report = analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts, leak_ngram=leak_ngram,
+                         leak_min_share=leak_min_share, indexes=indexes)
+        if path == "-":  # name stdin as the user did, not by its spool file
+            report.path = "-"
+            for f in report.findings:
+                f.path = "-" if f.path == prof.path else f.path
+        if out is not None:
+            dest = np.full(prof.rows.height, -1, dtype=np.int64)
+            dest[report.kept_lines - 1] = 0
+            with _write_open(out, "--out") as fh:
+                route_lines(prof, dest, [fh])
+        if clusters is not None:
+            with _write_open(clusters, "--clusters") as fh:
+                for c in report.clusters():
+                    fh.write(orjson.dumps(c) + b"\n")
+        added = []
+        if index_add:
+            from dataprep.dedup.leakage import L_EXACT
+
+            in_index = set()
+            for lk in report.leaks:
+                if lk.index is not None:
+                    in_index.update(lk.lines[lk.kind == L_EXACT].tolist())
+            rows = np.array([ln - 1 for ln in report.kept_lines.tolist() if ln not in in_index], dtype=np.int64)
+            try:
+                for idx in indexes:
+                    added.append((idx.name, idx.add(prof, rows, source=path)))
+            except (IndexUnusable, OSError) as e:
+                _err(f"error: cannot add to the index: {e}")
+                raise typer.Exit(2) from None
+
+    by_path: dict[str, list] = {}
+    for f in report.findings:
+        by_path.setdefault(f.path, []).append(f)
+    files = [FileReport(report.path, prof.format, report.examples, prof.state.valid, report.lines_total,
+                        by_path.get(report.path, []))]
+    for o, p in zip(others, against_paths):
+        files.append(FileReport(p, o.format, int(o.rows["is_example"].sum()) if o.rows.height else 0, o.state.valid,
+                                o.rows.height, by_path.get(o.path, [])))
+    result = ValidationResult(files)
+    if as_json:
+        text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    elif output_format is OutputFormat.json:
+        text = orjson.dumps(result.to_dict() | {"dedup": report.to_dict()}, option=orjson.OPT_INDENT_2).decode() + "\n"
+    else:
+        text = render(output_format.value, result)
+    human = output is None and not as_json and output_format is OutputFormat.text
+    if human or not quiet:
+        con = Console(stderr=not human, highlight=False, soft_wrap=True)
+        for r in summary_renderables(report):
+            con.print(r)
+        for name, n in added:
+            con.print(f"added {n:,} example(s) to index {name}")
+    if human:
+        sys.stdout.write(text)
+    else:
+        s = result.summary()
+        _emit(text, output, f"{s['errors']} error(s), {s['warnings']} warning(s): {s['verdict'].upper()}", True)
+    raise typer.Exit(1 if any(f.severity.rank >= Severity(fail_on).rank for f in report.findings) else 0)
+
+
+@app.command()
+def split(
+    input: Annotated[str, typer.Argument(help="A JSONL file (.gz/.zst read too), or - for stdin.")],
+    train: Annotated[float, typer.Option("--train", help="Share of examples for training.")] = 0.8,
+    val: Annotated[float, typer.Option("--val", help="Share for validation.")] = 0.1,
+    test: Annotated[float, typer.Option("--test", help="Share for test.")] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed and input: same files, byte for byte.")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Where train/val/test.jsonl and split.json go "
+                                                    "(default: IN's folder / IN-stem_split).")] = None,
+    stratify: Annotated[StratifyBy, typer.Option("--stratify", help="Balance each format or language across the "
+                                                 "splits (language runs langdetect on every example).")] = StratifyBy.format,
+    compare: Annotated[CompareMode, typer.Option("--compare", help="What duplicate clusters compare.")] = CompareMode.conversation,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Near-duplicate estimated Jaccard "
+                                                       "(default 0.8).")] = None,
+    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=1)] = None,
+    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1)] = None,
+    char_shingles: Annotated[bool, typer.Option("--char-shingles")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the split manifest as JSON on stdout.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
+) -> None:
+    """Deterministic train/val/test files; no exact or near-duplicate cluster straddles two splits.
+
+    Exit 0 written, 2 usage error (fractions must sum to 1) or unreadable input. Lines that are
+    not examples are not written; their count is printed and kept in split.json.
+    """
+    import tempfile
+
+    import orjson
+    from rich.console import Console
+
+    from dataprep.dedup.splitting import check_fractions, summary_renderables, write_split
+    from dataprep.dedup.splitting import split as run_split
+    from dataprep.scan import default_jobs
+
+    try:
+        fractions = check_fractions([train, val, test])
+    except ValueError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    if out_dir is None:
+        if input == "-":
+            _err("error: reading stdin needs --out-dir DIR")
+            raise typer.Exit(2)
+        p = Path(input)
+        stem = p.name.split(".")[0] or "data"
+        out_dir = p.parent / f"{stem}_split"
+    options = _dedup_options(compare, threshold, num_perm, ngram, char_shingles)
+    with tempfile.TemporaryDirectory(prefix="dataprep-split-") as tmp:
+        prof = _dedup_scan(input, options, jobs, no_cache, quiet, tmp)
+        res = run_split(prof, fractions, seed=seed, stratify=stratify.value, jobs=jobs or default_jobs())
+        if input == "-":
+            res.path = "-"
+        try:
+            paths = write_split(prof, res, out_dir)
+        except OSError as e:
+            _err(f"error: cannot write {e.filename or out_dir}: {e.strerror or e}")
+            raise typer.Exit(2) from None
+    if as_json:
+        files = {k: v for k, v in paths.items() if k != "manifest"}
+        typer.echo(orjson.dumps(res.manifest(files), option=orjson.OPT_INDENT_2).decode())
+    if not quiet:
+        con = Console(stderr=True, highlight=False, soft_wrap=True)
+        for r in summary_renderables(res, paths):
+            con.print(r)
+        con.print(f"manifest: {paths['manifest']}")
+
+
+class GateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+    sarif = "sarif"
+    markdown = "markdown"
+
+
+def _step_summary(markdown: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY when GitHub Actions provides one."""
+    import os
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    except OSError as e:
+        _err(f"warning: cannot append to GITHUB_STEP_SUMMARY ({target}): {e.strerror or e}")
+
+
+@app.command()
+def gate(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
+    rules_preset: Annotated[str, typer.Option("--rules", "-r", help="A built-in preset (openai, style, task, "
+                                              "domain, strict) or a preset TOML file.")] = "openai",
+    fail_on: Annotated[str, typer.Option("--fail-on", help="error: only a fail verdict exits 1; warning: "
+                                         "a warn verdict exits 1 too.")] = "error",
+    output_format: Annotated[GateFormat, typer.Option("--output-format", "-f")] = GateFormat.text,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
+    against: Annotated[Optional[list[str]], typer.Option("--against", help="Validation/test files checked for "
+                                                         "leakage from the gated file (DP502).")] = None,
+    max_findings: Annotated[Optional[int], typer.Option("--max-findings", min=1, help="Print at most N findings "
+                                                        "per file (counts stay exact).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
+) -> None:
+    """Verdict pass / warn / fail against a rules preset: exit 0 pass or warn, 1 fail (or warn with
+    --fail-on warning), 2 unreadable input, bad preset or usage error.
+
+    Runs validation, tokens (DP400/DP401), duplicates, diversity, the volume tier (DP600) and the
+    preset's thresholds on one scan per file; each failed threshold is shown with its measured value
+    and limit. With $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it.
+    """
+    from dataprep.gate.formats import render
+    from dataprep.gate.presets import PresetError
+    from dataprep.gate.verdict import render_gate_text, run_gate
+
+    if fail_on not in ("error", "warning"):
+        _err("error: --fail-on takes error or warning")
+        raise typer.Exit(2)
+    try:
+        result = run_gate(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet, against=against)
+    except PresetError as e:
+        _err(f"error: preset {e}")
+        raise typer.Exit(2) from None
+    shown = result.capped(max_findings) if max_findings else result
+    fmt = output_format.value
+    text = render(fmt, shown)
+    if fmt == "text":
+        text += render_gate_text(shown)
+    s = result.summary()
+    code = result.exit_code(fail_on)
+    summary = (f"gate {s['verdict'].upper()} (preset {s['preset']}): {s['errors']} error(s), {s['warnings']} warning(s), "
+               f"{s['infos']} info(s), {s['thresholds_failed']} threshold(s) failed; exit {code}")
+    _step_summary(text if fmt == "markdown" else render("markdown", shown, title="dataprep gate"))
+    _emit(text, output, summary, quiet)
+    raise typer.Exit(code)
+
+
+@app.command()
+def tui(
+    path: Annotated[str, typer.Argument(help="A JSONL file (.gz/.zst read too).")],
+    rules_preset: Annotated[str, typer.Option("--rules", "-r", help="A built-in preset (openai, style, task, "
+                                              "domain, strict) or a preset TOML file: the verdict shown.")] = "openai",
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
+) -> None:
+    """The terminal inspector: overview, examples, findings, duplicates; search, filters, export.
+
+    Opens at once on any size (a line index; the scan loads in the background). Read-only: exports
+    write new files. Exit 0 on quit, 2 unreadable input, bad preset or no terminal.
+    """
+    from dataprep.gate.presets import PresetError, load_preset
+    from dataprep.io.reader import InputError, open_binary
+
+    if path == "-":
+        _err("error: tui reads a file, not stdin (the terminal is its input); save the data to a file first")
+        raise typer.Exit(2)
+    try:
+        open_binary(path).close()
+        load_preset(rules_preset)
+    except InputError as e:
+        _err(f"error: cannot read {e.path}: {e.reason}")
+        raise typer.Exit(2) from None
+    except PresetError as e:
+        _err(f"error: preset {e}")
+        raise typer.Exit(2) from None
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        _err("error: tui needs an interactive terminal; use validate, gate or audit in scripts")
+        raise typer.Exit(2)
+    from dataprep.tui.app import run
+
+    try:
+        code = run(path, preset=rules_preset, jobs=jobs, cache=not no_cache)
+    except InputError as e:  # vanished between the check and the start
+        _err(f"error: cannot read {e.path}: {e.reason}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def audit(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories (every *.jsonl / *.json inside) and globs.")],
+    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the audit JSON here (docs/audit-json.md); "
+                                                     "- for stdout.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown report here.")] = None,
+    rules_preset: Annotated[str, typer.Option("--rules", "-r", help="Preset for severities and thresholds "
+                                              "(openai, style, task, domain, strict or a TOML file).")] = "openai",
+    fail_on: Annotated[str, typer.Option("--fail-on", help="error or warning: the verdict that exits 1.")] = "error",
+    max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=1, help="Terminal table: at most N files "
+                                                    "(the reports have all).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write cached Profiles.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal report or progress; reports only.")] = False,
+) -> None:
+    """Everything for many files: validation, tokens and cost, duplicates, diversity, tier verdict.
+
+    Opens with a readiness verdict in plain words, then one row per file. Never stops at a bad file:
+    an unreadable or empty file is a row with its finding. Exit 0 all pass/warn, 1 a file fails,
+    2 a file could not be read at all (the reports are still written) or a usage error.
+    """
+    import orjson
+
+    from dataprep.audit import audit as run_audit
+    from dataprep.audit import renderables
+    from dataprep.gate.presets import PresetError
+
+    if fail_on not in ("error", "warning"):
+        _err("error: --fail-on takes error or warning")
+        raise typer.Exit(2)
+    try:
+        result = run_audit(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet)
+    except PresetError as e:
+        _err(f"error: preset {e}")
+        raise typer.Exit(2) from None
+    to_stdout = json_out is not None and str(json_out) == "-"
+    written = []
+    try:
+        if json_out is not None:
+            data = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n"
+            if to_stdout:
+                sys.stdout.write(data)
+            else:
+                json_out.parent.mkdir(parents=True, exist_ok=True)
+                json_out.write_text(data, encoding="utf-8")
+                written.append(json_out)
+        if html is not None:
+            from dataprep.report.html import write_html
+
+            written.append(write_html(result, html))
+        if markdown is not None:
+            from dataprep.report.markdown import write_markdown
+
+            written.append(write_markdown(result, markdown))
+    except OSError as e:
+        _err(f"error: cannot write {e.filename}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    if not quiet:
+        from rich.console import Console
+
+        con = Console(stderr=to_stdout, highlight=False)
+        for r in renderables(result, max_files=max_rows, width=con.width):
+            con.print(r)
+        for w in written:
+            _err(f"wrote {w}")
+    raise typer.Exit(result.exit_code(fail_on))
+
+
+@app.command()
+def diversity(
+    path: Annotated[str, typer.Argument(help="A chat JSONL file (or - for stdin).")],
+    compare: Annotated[Optional[str], typer.Option("--compare", help="A second file shown side by side.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's diversity JSON.")] = False,
+    language_sample: Annotated[int, typer.Option("--language-sample", min=1, help="Examples in the language sample.")] = 2000,
+    full_language: Annotated[bool, typer.Option("--full-language", help="Detect the language of every example.")] = False,
+    expected: Annotated[Optional[str], typer.Option("--expected-languages", help="Comma list, e.g. en,de (DP602).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Lexical diversity, openings, structure and language mix (the language part is a sample)."""
+    import orjson
+
+    from dataprep.diversity.analyze import analyze
+    from dataprep.diversity.report import render_compare, render_terminal
+    from dataprep.scan import default_jobs, scan
+
+    exp = [x.strip() for x in expected.split(",") if x.strip()] if expected else None
+    results = []
+    for p in [path] + ([compare] if compare else []):
+        prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet)
+        if not prof.readable:
+            _err(f"error: {prof.findings[0].message}")
+            raise typer.Exit(2)
+        results.append(analyze(prof, language_sample=language_sample, full_language=full_language,
+                               expected_languages=exp, jobs=jobs or default_jobs()))
+    if as_json:
+        doc = results[0].to_dict() if len(results) == 1 else {"a": results[0].to_dict(), "b": results[1].to_dict()}
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+    elif len(results) == 2:
+        render_compare(results[0].report, results[1].report, labels=(Path(path).name, Path(compare).name))
+    else:
+        render_terminal(results[0].report)
+        for f in results[0].findings[:15]:
+            typer.echo(f"  {f.rule} {f.name} line {f.line}: {f.message}")
+        if len(results[0].findings) > 15:
+            typer.echo(f"  ... and {len(results[0].findings) - 15} more findings")
+    raise typer.Exit(1 if any(f.severity.value != "info" for r in results for f in r.findings) else 0)
+
+
 def main() -> None:
     try:
         app()

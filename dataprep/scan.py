@@ -64,7 +64,7 @@ class Profile:
     state: FileState
     signatures: np.ndarray  # (rows, num_perm) uint32 MinHash of the compared text; empty sketch for non-examples
     exact: np.ndarray  # (rows,) uint64 exact-duplicate key of the normalised compared text
-    text: TextFeatures | None  # lexical features (diversity), merged over shards
+    text: TextFeatures | None  # lexical features (diversity) of the example rows, merged over shards
     system_prompts: dict[int, str]  # system-prompt hash -> first 200 characters
     options: ScanOptions
     seconds: float = 0.0
@@ -218,9 +218,8 @@ def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) ->
             cols["prompt_hash"].append(xxhash.xxh3_64_intdigest(" ".join(u.lower().split()).encode("utf-8", "surrogatepass"))
                                        if u.strip() else 0)
         else:
+            # Text features cover examples only (their rows align with is_example rows).
             pattern, chars, ncalls, turns, sh, counts = "", (0, 0, 0, 0), 0, 0, 0, zeros
-            users.append(None)
-            assistants.append(None)
             compare.append("")
             cols["prompt_hash"].append(0)
         cols["roles"].append(pattern)

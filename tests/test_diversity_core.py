@@ -15,7 +15,7 @@ from dataprep.diversity.lexical import lexical_metrics, prev_next, role_lexicon
 from dataprep.diversity.openings import opening_stats
 from dataprep.diversity.structure import length_skew, missing_system_rows, structure_stats
 from dataprep.diversity.vendi import vendi_score
-from dataprep.diversity.words import tokenize
+from dataprep.diversity.words import tokenize, word_ids
 
 # ----------------------------------------------------------------- slow references
 
@@ -97,6 +97,16 @@ def test_lexical_matches_reference(seed, n_texts, block):
     assert _close(fast["mtld"], ref_mtld(toks, block=block))
 
 
+def test_many_short_streams():
+    # more live streams than one 2-D block may hold: the MTLD walk must slice them
+    rng = random.Random(8)
+    texts = [" ".join(f"w{rng.randrange(6)}" for _ in range(rng.randint(1, 6))) for _ in range(25_000)]
+    toks = tokenize(texts)
+    m = lexical_metrics(role_lexicon(texts, block=1))
+    assert m["mtld"] == pytest.approx(ref_mtld(toks, block=1), rel=1e-12)
+    assert m["mattr"] == pytest.approx(ref_mattr(toks, block=1), rel=1e-12)
+
+
 def test_window_and_threshold_are_parameters():
     rng = random.Random(7)
     texts = _random_texts(rng, 60, vocab=30, mean_len=60)
@@ -152,6 +162,16 @@ def test_empty_and_degenerate_inputs():
     assert m["distinct_1"] == 1.0 and m["distinct_2"] is None and m["mattr"] == 1.0 and m["mtld"] is None
     tf = features_in_shards([], [])
     assert tf.examples == 0 and tf.rows.height == 0
+
+
+def test_word_ids_are_the_same_in_another_process():
+    # the scan hashes words in its worker processes; their n-gram sets must line up
+    import subprocess
+    import sys
+
+    code = "from dataprep.diversity.words import word_ids; print(word_ids(['Hello world, grüße 我们'])[0].tolist())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(word_ids(["Hello world, grüße 我们"])[0].tolist())
 
 
 def test_tokenizer_splits_cjk_and_punctuation():

@@ -70,8 +70,13 @@ def test_arbitrary_json_lines(tmp_path_factory, values):
 
 
 def _peak_rss_mb(code: str) -> float:
-    """Run code in a fresh interpreter; return its peak RSS in MB (ru_maxrss is KiB on Linux)."""
-    prog = textwrap.dedent(code) + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    """Run code in a fresh interpreter; return its peak RSS in MB.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started from a big
+    pytest process would report the parent's peak.
+    """
+    prog = textwrap.dedent(code) + (
+        "\nimport re; print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024)")
     out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return float(out.stdout.strip().splitlines()[-1])
@@ -89,8 +94,13 @@ def test_50mb_line_and_deep_nesting_bounded(tmp_path):
         from dataprep.validate import validate
         r = validate({str(big)!r})
         rules = sorted({{(f.line, f.rule) for f in r.findings}})
-        # 10,000-deep array: parsed, not an object; 5,000-deep object: no messages. No crash either way.
-        assert (1, "DP307") in rules and (2, "DP103") in rules and (3, "DP200") in rules, rules
+        # 10,000-deep array and 5,000-deep object: orjson versions differ (parsed, or a depth error),
+        # so either a structural finding or DP102 — never a crash, never a silent line.
+        by_line = {{}}
+        for ln, rule in rules:
+            by_line.setdefault(ln, set()).add(rule)
+        assert "DP307" in by_line[1], rules
+        assert by_line[2] & {{"DP102", "DP103"}} and by_line[3] & {{"DP102", "DP200"}}, rules
         assert r.files[0].examples == 3
     """)
     assert rss < 600, f"peak RSS {rss:.0f} MB for a 50 MB line"

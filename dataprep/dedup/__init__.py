@@ -3,6 +3,9 @@
 Per shard (inside the scan): ``sketch(texts, config)`` -> signatures + exact keys.
 Whole dataset: ``find_duplicates(sigs, exact, config, keep=...)``; across files/splits:
 ``leakage(...)``; splitting: ``assign_splits(groups_from_clusters(result.cluster_id), ...)``.
+Over a scanned Profile: ``analyze(profile, keep=..., against=[...])`` -> ``DedupReport``
+(findings DP500-DP503, clusters, kept lines); ``split(profile, fractions, seed=...)``;
+persistent indexes ``LocalIndex(DIR)`` and ``RedisIndex(HOST:PORT, ...)``.
 """
 
 from .clusters import (
@@ -22,8 +25,23 @@ from .shingles import exact_hash, exact_hashes, ngram_hashes, normalize, words
 from .split import assign_splits, groups_from_clusters
 from .text import COMPARE_MODES, compare_text, prompt_and_answer
 
+# The command layer over a scanned Profile (dataprep dedup / dataprep split).
+from .analyze import DedupReport, Leak, analyze, duplicates  # noqa: E402
+from .index import LocalIndex, RedisIndex  # noqa: E402
+from .splitting import SplitResult, check_fractions, split, write_split  # noqa: E402
+
 __all__ = [
     "COMPARE_MODES",
+    "DedupReport",
+    "Leak",
+    "LocalIndex",
+    "RedisIndex",
+    "SplitResult",
+    "analyze",
+    "check_fractions",
+    "duplicates",
+    "split",
+    "write_split",
     "DUP_KINDS",
     "EMPTY",
     "KEEP_POLICIES",

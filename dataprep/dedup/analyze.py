@@ -26,7 +26,7 @@ from dataprep.schema.findings import Finding
 
 from . import lsh
 from .clusters import EXACT, NEAR, KEEP_POLICIES, DedupResult, conflicting_answers, find_duplicates
-from .leakage import LEAK_KINDS, L_NONE, leakage
+from .leakage import L_NGRAM, L_NONE, LEAK_KINDS, leakage
 from .shingles import CONTAMINATION_NGRAM, ngram_hashes
 from .text import prompt_and_answer
 
@@ -168,12 +168,14 @@ class Leak:
     source: list[str]  # where each one comes from, for messages ("line 12", "corpus.jsonl line 3")
     kind: np.ndarray  # uint8, index into LEAK_KINDS
     similarity: np.ndarray  # float32
+    index: str | None = None  # set when the matches come from a persistent index (then ``path`` is the checked file)
 
     def counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.kind == k)) for k, name in enumerate(LEAK_KINDS) if k}
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "examples": self.examples, "leaked": int(len(self.lines)), **self.counts()}
+        d = {"path": self.path, "examples": self.examples, "leaked": int(len(self.lines)), **self.counts()}
+        return d | {"index": self.index} if self.index else d
 
 
 @dataclass
@@ -371,7 +373,7 @@ def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None
     return np.concatenate(hs), np.concatenate(cs)
 
 
-def _leak(profile, ex, other, leak_ngram: int) -> Leak:
+def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0) -> Leak:
     oex = example_index(other)
     cfg = profile.options.minhash
     kw = {}
@@ -381,7 +383,8 @@ def _leak(profile, ex, other, leak_ngram: int) -> Leak:
             np.zeros(0, np.uint64), np.zeros(len(ex), np.int64))
         kw = {"train_ngrams": (th, tc), "other_ngrams": (oh, oc)}
     res = leakage(profile.signatures[ex], profile.exact[ex], other.signatures[oex], other.exact[oex], cfg, **kw)
-    hit = res.leaked
+    weak = (res.kind == L_NGRAM) & (res.similarity < np.float32(min_share))
+    hit = np.flatnonzero((res.kind != L_NONE) & ~weak)
     train_lines = ex[res.match[hit]] + 1
     return Leak(other.path, len(oex), oex[hit] + 1, [f"line {int(x)}" for x in train_lines],
                 res.kind[hit], res.similarity[hit])
@@ -393,12 +396,13 @@ def leak_findings(leak: Leak, train_path: str, ngram: int) -> list[Finding]:
     for ln, src, k, s in zip(leak.lines.tolist(), leak.source, leak.kind.tolist(), leak.similarity.tolist()):
         kind = LEAK_KINDS[k]
         if kind == "exact":
-            how = "is the same example (after normalisation)"
+            msg = f"same example (after normalisation) as {train_path} {src}"
         elif kind == "near":
-            how = f"near-duplicates it (estimated Jaccard {s:.2f})"
+            msg = f"near duplicate (estimated Jaccard {s:.2f}) of {train_path} {src}"
         else:
-            how = f"shares word {ngram}-grams with it ({s:.0%} of this example's {ngram}-grams)"
-        sink.add("DP502", f"{how} as {train_path} {src}", line=ln)
+            msg = (f"shares a {ngram}-word passage with {train_path} {src} ({s:.0%} of this example's word "
+                   f"{ngram}-grams are in the training file)")
+        sink.add("DP502", msg, line=ln)
     return sink.findings
 
 
@@ -409,13 +413,16 @@ def analyze(
     against: Iterable | None = None,
     conflicts: bool = True,
     leak_ngram: int = CONTAMINATION_NGRAM,
+    leak_min_share: float = 0.0,
     indexes: Sequence = (),
 ) -> DedupReport:
     """Duplicates, conflicts and leakage of one scanned file.
 
     ``against``: Profiles of held-out files (scanned with the same MinHash options); each line of
     theirs that duplicates, near-duplicates or shares a word ``leak_ngram``-gram (0: off) with an
-    example of ``profile`` gets a DP502 error. ``indexes``: objects with ``check(profile, ex)``
+    example of ``profile`` gets a DP502 error; ``leak_min_share`` drops n-gram-only matches
+    covering less than that share of the line's n-grams (0: any shared n-gram counts, as in
+    GPT-3-style contamination checks; templated answers then match too). ``indexes``: objects with ``check(profile, ex)``
     returning a ``Leak`` (see ``dedup.index``); their matches are DP502 errors on this file.
     """
     ex, res = duplicates(profile, keep)
@@ -439,7 +446,7 @@ def analyze(
     for other in against or ():
         if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
             raise ValueError(f"{other.path} was scanned with other dedup options than {profile.path}")
-        lk = _leak(profile, ex, other, leak_ngram)
+        lk = _leak(profile, ex, other, leak_ngram, leak_min_share)
         leaks.append(lk)
         found += leak_findings(lk, profile.path, leak_ngram)
     for idx in indexes:
@@ -457,9 +464,56 @@ def analyze(
                        n_lines - len(ex), found, confl, leaks, leak_ngram)
 
 
-def no_leak(path: str, examples: int) -> Leak:
+def no_leak(path: str, examples: int, index: str | None = None) -> Leak:
     """An empty ``Leak`` (no line of ``path`` matched)."""
-    return Leak(path, examples, np.zeros(0, np.int64), [], np.zeros(0, np.uint8), np.zeros(0, np.float32))
+    return Leak(path, examples, np.zeros(0, np.int64), [], np.zeros(0, np.uint8), np.zeros(0, np.float32), index)
+
+
+# ----------------------------------------------------------------------------- terminal summary
+
+
+def summary_renderables(report: DedupReport, *, top: int = 5) -> list:
+    """The summary table and the biggest clusters of ``dataprep dedup`` (rich renderables)."""
+    from rich.table import Table
+
+    d = report.to_dict()
+    p = d["params"]
+    t = Table(title=f"dedup {report.path} (compared: {report.compare})", title_justify="left")
+    t.add_column("", style="bold")
+    t.add_column("count", justify="right")
+    t.add_column("share", justify="right")
+    n = d["examples"]
+
+    def share(x: int) -> str:
+        return f"{x / n:.1%}" if n else ""
+
+    t.add_row("examples", f"{n:,}", "")
+    t.add_row("exact duplicates (DP500)", f"{d['exact_duplicates']:,}", share(d["exact_duplicates"]))
+    t.add_row("near duplicates (DP501)", f"{d['near_duplicates']:,}", share(d["near_duplicates"]))
+    t.add_row("clusters (2+ lines)", f"{d['clusters']:,}", "")
+    t.add_row(f"kept (keep {report.keep})", f"{d['kept']:,}", share(d["kept"]))
+    if report.skipped_invalid:
+        t.add_row("lines skipped: not examples", f"{report.skipped_invalid:,}", "")
+    t.add_row("conflicting answers (DP503)", f"{d['conflict_lines']:,}", f"{d['conflicts']:,} prompts")
+    for lk in report.leaks:
+        c = lk.counts()
+        label = f"already in index {lk.index}" if lk.index else f"leaked from {lk.path}"
+        t.add_row(f"{label} (DP502)", f"{len(lk.lines):,}",
+                  f"of {lk.examples:,}: exact {c['exact']}, near {c['near']}, n-gram {c.get('ngram', 0)}")
+    t.caption = (f"MinHash {p['num_perm']} permutations, {p['bands']}x{p['rows']} LSH bands, {p['mode']} "
+                 f"{p['ngram']}-gram shingles, estimated Jaccard >= {p['threshold']}")
+    out: list = [t]
+    if report.result.n_clusters:
+        c = Table(title=f"largest clusters (of {d['clusters']:,})", title_justify="left", box=None)
+        for col, j in (("cluster", "right"), ("lines", "right"), ("kept", "right"), ("min sim.", "right"),
+                       ("members", "left")):
+            c.add_column(col, justify=j)
+        for x in report.largest_clusters(top):
+            more = "…" if len(x["lines"]) > 8 else ""
+            c.add_row(str(x["cluster"]), str(x["size"]), str(x["kept"]), f"{x['similarity']:.2f}",
+                      ", ".join(map(str, x["lines"][:8])) + more)
+        out.append(c)
+    return out
 
 
 __all__ = [
@@ -476,4 +530,5 @@ __all__ = [
     "no_leak",
     "read_lines",
     "route_lines",
+    "summary_renderables",
 ]

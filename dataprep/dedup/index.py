@@ -96,14 +96,14 @@ class LocalIndex:
         from .analyze import Leak, no_leak
 
         if not self.documents or not len(ex):
-            return no_leak(self.name, len(ex))
+            return no_leak(profile.path, len(ex), self.name)
         sigs, exact, fid, lines = self.load()
         res = leakage(sigs, exact, profile.signatures[ex], profile.exact[ex], profile.options.minhash)
         hit = res.leaked
         m = res.match[hit]
         paths = [f["path"] for f in self.manifest["files"]]
         return Leak(profile.path, len(ex), ex[hit] + 1, _sources(paths, fid[m], lines[m]), res.kind[hit],
-                    res.similarity[hit])
+                    res.similarity[hit], self.name)
 
     def add(self, profile, rows: np.ndarray, *, source: str | None = None) -> int:
         """Add the example rows ``rows`` (0-based) of ``profile``; returns how many were added.
@@ -193,7 +193,7 @@ class RedisIndex:
             if best_key is not None and best >= self.config.threshold:
                 kind[i], sim[i], src[i] = L_NEAR, best, self._describe(best_key)
         hit = np.flatnonzero(kind)
-        return Leak(profile.path, n, ex[hit] + 1, [src[i] for i in hit.tolist()], kind[hit], sim[hit])
+        return Leak(profile.path, n, ex[hit] + 1, [src[i] for i in hit.tolist()], kind[hit], sim[hit], self.name)
 
     def _describe(self, key: str) -> str:
         sha, _, line = key.rpartition(":")

@@ -2,9 +2,13 @@
 
 ``text_features(user_texts, assistant_texts, start_row=...)`` takes, for each example of a
 shard, all of its user text and all of its assistant text (messages of one role joined by a
-newline, in order), and the file row of the shard's first example, and returns a small picklable ``TextFeatures``: per-example columns for the Profile (word
-counts, openings) and one mergeable ``RoleLexicon`` per role. ``merge_text_features`` joins
-the shards in file order; nothing downstream touches single words again.
+newline, in order), and the file row of the shard's first example. It returns a small
+picklable ``TextFeatures``: per-example columns for the Profile (word counts, openings) and
+one mergeable ``RoleLexicon`` per role. ``merge_text_features`` joins the shards in file
+order; nothing downstream touches single words again.
+
+Cost (2-core dev machine, ~100 words per example): about 180-210 ns of CPU per word, of which
+tokenising is ~70; run it in the scan's workers with ``POLARS_MAX_THREADS=1``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from dataprep.diversity.lexical import (
@@ -90,12 +93,3 @@ def features_in_shards(
 def combined_texts(user_texts: Sequence[str | None], assistant_texts: Sequence[str | None]) -> list[str]:
     """The text of whole examples (user then assistant), as the Vendi score reads them."""
     return [f"{u or ''}\n{a or ''}" for u, a in zip(user_texts, assistant_texts)]
-
-
-def word_count_quantiles(tf: TextFeatures) -> dict:
-    """Median and p90 words per example and role (handy next to the lexical figures)."""
-    out = {}
-    for r in ROLES:
-        v = tf.rows[f"{r}_words"].to_numpy()
-        out[r] = {"median": float(np.median(v)) if len(v) else 0.0, "p90": float(np.quantile(v, 0.9)) if len(v) else 0.0}
-    return out

@@ -40,6 +40,7 @@ from dataprep.diversity.words import word_ids
 MATTR_WINDOW = 50
 MTLD_THRESHOLD = 0.72
 STREAM_BLOCK = 32
+DEFAULT_BLOCKING = f"{STREAM_BLOCK} examples"
 NGRAM_ORDERS = (1, 2, 3)
 
 _U64 = np.uint64
@@ -186,6 +187,10 @@ def mattr_parts(prev_local: np.ndarray, offsets: np.ndarray, window: int = MATTR
     return out, int(np.sum(lens[nonempty] - w_text[nonempty] + 1))
 
 
+_ROUND_CELLS = 1 << 17  # words examined per round, summed over streams (sets the block width)
+_MAX_CELLS = 1 << 20  # at most this many cells in one 2-D block
+
+
 def _max_types(thr: float, n: int) -> np.ndarray:
     """``d[c]`` = the largest type count with ``d / c <= thr``, by the same float division as
     the definition, so the table never disagrees with it at an exact boundary."""
@@ -235,30 +240,32 @@ def mtld_factors(
     dmax = _max_types(threshold, int(ln.max()) + 513)  # counts run up to K past a stream end (masked)
     live = np.arange(n)
     while live.size:
-        m = live.size
-        k = int(min(512, max(32, 1 << (int(131072 // m)).bit_length() - 1)))  # ~128k cells a round
+        q = _ROUND_CELLS // live.size
+        k = 32 if q < 64 else min(512, 1 << (q.bit_length() - 1))  # wider blocks as streams finish
+        step = _MAX_CELLS // k  # bounds the memory of one block when there are very many streams
         ar = np.arange(k, dtype=np.int64)
-        width = np.minimum(k, ln[live] - pos[live])
-        col = np.minimum(ar, (width - 1)[:, None])  # stay inside the stream; masked below
-        block = prev[(st[live] + pos[live])[:, None] + col]
-        d = np.cumsum(block < seg[live][:, None], axis=1, dtype=np.int32)
-        d += types[live][:, None]
-        c = cnt[live][:, None] + (ar + 1).astype(np.int32)
-        hit = d <= dmax[c]
-        hit &= ar < width[:, None]
-        has = hit.any(axis=1)
-        first = hit.argmax(axis=1)
-        h, nh = live[has], live[~has]
-        fac[h] += 1
-        pos[h] += first[has] + 1
-        seg[h] = pos[h]
-        types[h] = 0
-        cnt[h] = 0
-        last = width[~has] - 1
-        rows = np.flatnonzero(~has)
-        types[nh] = d[rows, last]
-        cnt[nh] = c[rows, last]
-        pos[nh] += width[~has]
+        for lo in range(0, live.size, step):
+            lv = live[lo : lo + step]
+            width = np.minimum(k, ln[lv] - pos[lv])
+            col = np.minimum(ar, (width - 1)[:, None])  # stay inside the stream; masked below
+            d = np.cumsum(prev[(st[lv] + pos[lv])[:, None] + col] < seg[lv][:, None], axis=1, dtype=np.int32)
+            d += types[lv][:, None]
+            c = cnt[lv][:, None] + (ar + 1).astype(np.int32)
+            hit = d <= dmax[c]
+            hit &= ar < width[:, None]
+            has = hit.any(axis=1)
+            first = hit.argmax(axis=1)
+            h, nh = lv[has], lv[~has]
+            fac[h] += 1  # a factor ended: restart right after it
+            pos[h] += first[has] + 1
+            seg[h] = pos[h]
+            types[h] = 0
+            cnt[h] = 0
+            rows = np.flatnonzero(~has)  # no end in this block: carry the counts on
+            last = width[rows] - 1
+            types[nh] = d[rows, last]
+            cnt[nh] = c[rows, last]
+            pos[nh] += width[rows]
         live = live[pos[live] < ln[live]]
     full = np.bincount(own, weights=fac, minlength=len(streams))
     out = []
@@ -301,50 +308,54 @@ class RoleLexicon:
     pending: dict[int, list[np.ndarray]] = field(default_factory=dict)
     window: int = MATTR_WINDOW
     threshold: float = MTLD_THRESHOLD
-    block: int = STREAM_BLOCK
+    blocking: str = DEFAULT_BLOCKING  # how examples were grouped into stream blocks
     distinct: dict[int, int] | None = None  # set by merge_lexicons when the sets are dropped
 
-    def params(self) -> tuple[int, float, int]:
-        return (self.window, self.threshold, self.block)
+    def params(self) -> tuple[int, float, str]:
+        return (self.window, self.threshold, self.blocking)
 
 
-def _block_rows(n: int, start_row: int, block: int) -> tuple[list[int], list[tuple[int, int, int]], int, int]:
-    """Cut rows ``[0, n)`` of a shard starting at global row ``start_row`` into stream blocks.
+def stream_blocks(n: int, *, start_row: int = 0, block: int = STREAM_BLOCK) -> np.ndarray:
+    """Default block ids for ``n`` examples from file row ``start_row``: 32 rows a block."""
+    return (start_row + np.arange(n, dtype=np.int64)) // block
 
-    Returns the row boundaries of every piece, the pieces that are only part of their block
-    (``(block id, first row, end row)``), and the row range ``[a, b)`` of the whole blocks.
+
+def _split_blocks(blocks: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]], int, int]:
+    """Cut a shard's rows by their (non-decreasing) block ids.
+
+    Returns the row boundaries of every block, the first and last block as pieces
+    ``(block id, first row, end row)`` (they may continue in the neighbouring shards, so the
+    merge finishes them), and the row range ``[a, b)`` of the blocks wholly inside.
     """
-    head = (-start_row) % block
-    if head >= n:  # the shard lies inside one block
-        return [0, n], ([(start_row // block, 0, n)] if n else []), 0, 0
-    full = (n - head) // block
-    a, b = head, head + full * block
-    bounds = ([0] if head else []) + list(range(a, b + 1, block)) + ([n] if b < n else [])
-    pieces = []
-    if head:
-        pieces.append((start_row // block, 0, head))
-    if b < n:
-        pieces.append(((start_row + b) // block, b, n))
-    return bounds, pieces, a, b
+    n = len(blocks)
+    if n == 0:
+        return np.zeros(1, dtype=np.int64), [], 0, 0
+    if np.any(blocks[1:] < blocks[:-1]):
+        raise ValueError("block ids must not decrease along the file")
+    change = np.flatnonzero(blocks[1:] != blocks[:-1]) + 1
+    bounds = np.concatenate(([0], change, [n])).astype(np.int64)
+    if not len(change):
+        return bounds, [(int(blocks[0]), 0, n)], 0, 0
+    a, b = int(change[0]), int(change[-1])
+    return bounds, [(int(blocks[0]), 0, a), (int(blocks[-1]), b, n)], a, b
 
 
 def lexicon_from_ids(
     ids: np.ndarray,
     offsets: np.ndarray,
+    blocks: np.ndarray,
     *,
-    start_row: int = 0,
     window: int = MATTR_WINDOW,
     threshold: float = MTLD_THRESHOLD,
-    block: int = STREAM_BLOCK,
+    blocking: str = DEFAULT_BLOCKING,
 ) -> tuple[RoleLexicon, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """A ``RoleLexicon`` for one shard of texts (row ``start_row`` of the file first), plus the
-    MTLD input ``(forward prev, backward prev, stream offsets)`` of its whole blocks, so that a
-    caller can batch the MTLD walk of several roles (see ``role_lexicons``)."""
+    """A ``RoleLexicon`` for one shard of texts whose examples belong to stream ``blocks``,
+    plus the MTLD input ``(forward prev, backward prev, stream offsets)`` of its inner blocks,
+    so that a caller can batch the MTLD walk of several roles (see ``role_lexicons``)."""
     n = len(offsets) - 1
-    bounds, pieces, a, b = _block_rows(n, start_row, block)
-    stream_off = offsets[bounds]
-    prev, nxt, uni = prev_next(ids, stream_off)
-    lex = RoleLexicon(texts=n, words=len(ids), window=window, threshold=threshold, block=block)
+    bounds, pieces, a, b = _split_blocks(np.asarray(blocks))
+    prev, nxt, uni = prev_next(ids, offsets[bounds])
+    lex = RoleLexicon(texts=n, words=len(ids), window=window, threshold=threshold, blocking=blocking)
     lex.uniq[1] = uni
     lex.ngrams[1] = len(ids)
     for k in NGRAM_ORDERS[1:]:
@@ -353,9 +364,10 @@ def lexicon_from_ids(
         lex.uniq[k] = _sorted_unique(h)
     for bid, r0, r1 in pieces:
         lex.pending[bid] = [ids[offsets[r0] : offsets[r1]]]
-    # the whole blocks are one contiguous run of words; prev/next are local to each stream
+    # the inner blocks are one contiguous run of words; prev/next are local to each stream
     t0, t1 = offsets[a], offsets[b]
-    full_off = offsets[a : b + 1 : block] - t0
+    inner = bounds[(bounds >= a) & (bounds <= b)]
+    full_off = offsets[inner] - t0 if b > a else np.zeros(1, dtype=np.int64)
     fprev, fnxt = prev[t0:t1], nxt[t0:t1]
     lex.mattr_sum, lex.mattr_windows = mattr_parts(fprev, full_off, window)  # MTLD: batched by the caller
     return lex, (fprev, reverse_prev(fnxt, full_off), full_off)
@@ -364,19 +376,33 @@ def lexicon_from_ids(
 def role_lexicons(
     roles: Sequence[Sequence[str | None]],
     *,
+    blocks: np.ndarray | None = None,
     start_row: int = 0,
     window: int = MATTR_WINDOW,
     threshold: float = MTLD_THRESHOLD,
     block: int = STREAM_BLOCK,
+    blocking: str | None = None,
     opening_words: int = 0,
 ):
     """One ``RoleLexicon`` per sequence of texts (e.g. the user texts and the assistant texts of
-    a shard whose first example is row ``start_row``), each role's per-text word counts, and
-    with ``opening_words=k`` each role's openings (first k words, a polars Series)."""
+    a shard), each role's per-text word counts, and with ``opening_words=k`` each role's
+    openings (first k words, a polars Series).
+
+    ``blocks``: per example, the id of the stream block it belongs to (non-decreasing; see
+    the module doc); by default ``block`` consecutive rows counted from ``start_row``.
+    ``blocking`` names the rule in the output (shards with different rules do not merge).
+    """
+    n = len(roles[0]) if roles else 0
+    if blocks is None:
+        blocks = stream_blocks(n, start_row=start_row, block=block)
+        blocking = blocking or f"{block} examples"
+    elif len(blocks) != n:
+        raise ValueError("blocks needs one id per example")
+    blocking = blocking or "caller's blocks"
     lexes, streams, counts, opens = [], [], [], []
     for texts in roles:
         ids, off, op = word_ids(texts, opening_words=opening_words or 1)
-        lex, (fwd, bwd, soff) = lexicon_from_ids(ids, off, start_row=start_row, window=window, threshold=threshold, block=block)
+        lex, (fwd, bwd, soff) = lexicon_from_ids(ids, off, blocks, window=window, threshold=threshold, blocking=blocking)
         lexes.append(lex)
         streams += [(fwd, soff), (bwd, soff)]
         counts.append(np.diff(off).astype(np.int32))
@@ -455,12 +481,12 @@ def merge_lexicons(parts: Iterable[RoleLexicon], *, jobs: int = 1, keep_sets: bo
     parts = list(parts)
     out = RoleLexicon()
     if parts:
-        out.window, out.threshold, out.block = parts[0].params()
+        out.window, out.threshold, out.blocking = parts[0].params()
     for p in parts:
         if p.distinct is not None:
             raise ValueError("a lexicon merged with keep_sets=False cannot be merged again")
         if p.params() != out.params():
-            raise ValueError("cannot merge lexicons computed with different window/threshold/block")
+            raise ValueError("cannot merge lexicons computed with different window/threshold/blocking")
         out.texts += p.texts
         out.words += p.words
         out.mattr_sum.merge(p.mattr_sum)

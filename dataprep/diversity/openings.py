@@ -22,6 +22,7 @@ from dataprep.diversity.flags import Flag
 MIN_DISTINCT_2 = 0.10  # DP601 defaults; presets override them
 MAX_TOP_OPENING_SHARE = 0.25
 OPENING_WORDS = 3
+MIN_TEXTS = 50
 
 
 def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_words: int = OPENING_WORDS) -> dict:
@@ -42,7 +43,7 @@ def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_wor
         counts = np.sort(vc["count"].to_numpy().astype(np.float64))
         if n:
             p = counts / n
-            ent = float(-(p * np.log2(p)).sum())
+            ent = max(0.0, float(-(p * np.log2(p)).sum()))  # no "-0.0" for a single opening
         else:
             ent = 0.0
         out[f"words_{k}"] = {
@@ -62,9 +63,11 @@ def low_diversity(
     min_distinct_2: float = MIN_DISTINCT_2,
     max_top_opening_share: float = MAX_TOP_OPENING_SHARE,
     opening_words: int = OPENING_WORDS,
+    min_texts: int = MIN_TEXTS,
 ) -> Flag | None:
     """DP601: a role's distinct-2 below ``min_distinct_2``, or its most common
-    ``opening_words``-word opening above ``max_top_opening_share`` of its texts.
+    ``opening_words``-word opening above ``max_top_opening_share`` of its texts (judged from
+    ``min_texts`` texts on: in a handful of examples every opening is a large share).
 
     distinct-n falls as a corpus grows, so presets should scale ``min_distinct_2`` with size.
     """
@@ -75,7 +78,7 @@ def low_diversity(
             reasons.append(f"{role} distinct-2 {d2:.3f} < {min_distinct_2:g}")
             data[f"{role}_distinct_2"] = d2
         o = (openings.get(role) or {}).get(f"words_{opening_words}")
-        if o and o["top"] and o["top_share"] > max_top_opening_share:
+        if o and o["top"] and o["top_share"] > max_top_opening_share and openings[role]["texts"] >= min_texts:
             t = o["top"][0]
             reasons.append(f"{t['share']:.0%} of {role} texts open with \"{t['opening']}\" (max {max_top_opening_share:.0%})")
             data[f"{role}_top_opening"] = t

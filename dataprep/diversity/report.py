@@ -69,7 +69,11 @@ def diversity_report(
     report["lexical"]["params"] = {
         "mattr_window": lex0.window if lex0 else None,
         "mtld_threshold": lex0.threshold if lex0 else None,
-        "corpus": "distinct-n over all texts of a role; MATTR pools every in-text window; MTLD = words / factors, factors restart per text",
+        "stream_block": lex0.block if lex0 else None,
+        "corpus": (
+            "distinct-n over all texts of a role, n-grams inside one text; MATTR and MTLD over the role's "
+            "running text in blocks of stream_block consecutive examples (file order), pooled over blocks"
+        ),
         "words": WORD_PATTERN,
     }
     report["openings"] = {r: opening_stats(features.rows[f"{r}_opening"]) for r in ROLES}

@@ -37,7 +37,7 @@ def hashed_vectors(texts: Sequence[str | None], *, dims_bits: int = VENDI_DIMS_B
     h = np.concatenate(feats)
     d = np.concatenate(docs)
     if len(h) == 0:
-        return np.zeros((n_docs, dims))
+        return np.zeros((n_docs, dims), dtype=np.float32)
     # term counts per (doc, feature), then document frequency per feature, all by sorting
     key_order = np.lexsort((h, d))
     h, d = h[key_order], d[key_order]
@@ -53,10 +53,10 @@ def hashed_vectors(texts: Sequence[str | None], *, dims_bits: int = VENDI_DIMS_B
     col = (mixed >> np.uint64(64 - dims_bits)).astype(np.int64)
     sign = np.where(mixed & np.uint64(1), 1.0, -1.0)
     x = np.bincount(ud * dims + col, weights=w * sign, minlength=n_docs * dims).reshape(n_docs, dims)
-    norm = np.linalg.norm(x, axis=1)
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
     nz = norm > 0
     x[nz] /= norm[nz, None]
-    return x
+    return x.astype(np.float32)  # cosines need no more; halves the product's cost
 
 
 def vendi_from_vectors(x: np.ndarray) -> float:
@@ -64,7 +64,7 @@ def vendi_from_vectors(x: np.ndarray) -> float:
     n = len(x)
     if n == 0:
         return 0.0
-    k = (x @ x.T) / n
+    k = (x @ x.T).astype(np.float64) / n
     w = np.linalg.eigvalsh(k)
     w = w[w > 1e-12]
     return float(np.exp(-(w * np.log(w)).sum()))
@@ -74,7 +74,7 @@ def vendi_score(texts: Sequence[str | None], *, sample: int = VENDI_SAMPLE) -> d
     """``{score, normalized, sample, empty, method}`` on an evenly spread sample of ``texts``."""
     idx = sample_indices(len(texts), sample)
     x = hashed_vectors([texts[i] for i in idx])
-    keep = np.linalg.norm(x, axis=1) > 0
+    keep = np.abs(x).sum(axis=1) > 0
     x = x[keep]
     score = vendi_from_vectors(x)
     return {

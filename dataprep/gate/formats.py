@@ -1,4 +1,4 @@
-"""Output formats over the one findings model: text, json, github, junit, sarif.
+"""Output formats over the one findings model: text, json, github, junit, sarif, markdown.
 
 Every renderer takes the same inputs (file reports + summary) and returns a string, so a new
 format is one function added to ``RENDERERS``.
@@ -15,7 +15,7 @@ from dataprep import __version__
 from dataprep.schema.catalog import all_rules, get_rule
 from dataprep.schema.findings import Finding, Severity
 
-FORMATS = ("text", "json", "github", "junit", "sarif")
+FORMATS = ("text", "json", "github", "junit", "sarif", "markdown")
 GITHUB_ANNOTATION_CAP = 10  # GitHub shows at most 10 annotations of each level per step
 
 
@@ -168,12 +168,75 @@ def render_sarif(result, **_) -> str:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
+_VERDICT_MARK = {"pass": "✅ PASS", "warn": "⚠️ WARN", "fail": "❌ FAIL"}
+
+
+def md_cell(value) -> str:
+    """A value safe inside one Markdown table cell."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def render_markdown(result, *, max_lines_per_rule: int = 5, title: str = "dataprep", **_) -> str:
+    """GitHub-flavoured Markdown (a job summary): verdict, one row per file, thresholds, findings by rule."""
+    s = result.summary()
+    preset = s.get("preset")
+    out = [f"## {title}: {_VERDICT_MARK.get(s['verdict'], s['verdict'])}" + (f" (preset `{preset}`)" if preset else ""),
+           "",
+           f"{s['errors']} error(s), {s['warnings']} warning(s), {s['infos']} info(s) in {len(result.files)} file(s)"
+           + (f"; {s['thresholds_failed']} threshold(s) failed" if s.get("thresholds_failed") else "") + ".",
+           "",
+           "| file | format | examples | valid | errors | warnings | infos | verdict |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for rep in result.files:
+        c = {"error": 0, "warning": 0, "info": 0}
+        for f in rep.findings:
+            c[f.severity.value] += 1
+        v = getattr(rep, "verdict", None) or ("fail" if c["error"] else "warn" if c["warning"] else "pass")
+        out.append(f"| `{md_cell(rep.path)}` | {rep.format} | {rep.examples:,} | {rep.valid_examples:,} | {c['error']} "
+                   f"| {c['warning']} | {c['info']} | {_VERDICT_MARK.get(v, v)} |")
+    for rep in result.files:
+        ths = getattr(rep, "thresholds", None) or []
+        if not rep.findings and not ths:
+            continue
+        out += ["", f"### `{md_cell(rep.path)}`"]
+        vol = getattr(rep, "volume", None) or {}
+        if vol.get("tier"):
+            out += ["", f"Volume: {vol['valid_examples']:,} valid examples against the **{vol['tier']}** tier "
+                    f"(minimum {vol['fail_below']:,}, recommended {vol['warn_below']:,}+): {vol['status']}."]
+        if ths:
+            out += ["", "| threshold | measured | limit | result | why |", "|---|---:|---:|---|---|"]
+            for t in ths:
+                res = "—" if t.measured is None else ("ok" if t.passed else f"**failed** ({t.severity.value if t.severity else 'off'})")
+                from dataprep.gate.verdict import _fmt
+
+                out.append(f"| {md_cell(t.label)} (`{t.key}`) | {md_cell(_fmt(t.key, t.measured))} | {t.op} "
+                           f"{md_cell(_fmt(t.key, t.limit))} | {res} | {md_cell(t.detail)} |")
+        if rep.findings:
+            groups: dict[tuple, list[Finding]] = defaultdict(list)  # a threshold and its rule's lines may differ in severity
+            for f in rep.findings:
+                groups[(f.rule, f.severity)].append(f)
+            out += ["", "| rule | severity | count | lines | first message |", "|---|---|---:|---|---|"]
+            for key in sorted(groups, key=lambda k: (-k[1].rank, k[0])):
+                fs = groups[key]
+                rid = key[0]
+                lines = ", ".join(str(f.line) for f in fs[:max_lines_per_rule] if f.line)
+                if len(fs) > max_lines_per_rule:
+                    lines += ", …"
+                out.append(f"| {rid} {fs[0].name} | {fs[0].severity.value} | {len(fs)} | {lines or 'file'} "
+                           f"| {md_cell(fs[0].message[:200])} |")
+        trunc = getattr(rep, "truncated", 0)
+        if trunc:
+            out += ["", f"_{trunc} more finding(s) not shown._"]
+    return "\n".join(out) + "\n"
+
+
 RENDERERS = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
     "junit": render_junit,
     "sarif": render_sarif,
+    "markdown": render_markdown,
 }
 
 

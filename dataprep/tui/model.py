@@ -76,6 +76,37 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+@dataclass
+class FindingsIndex:
+    """Findings by line and by rule, and per-row counts by severity (rows of the Profile)."""
+
+    findings: list[Finding]
+    by_line: dict[int, list[Finding]]
+    by_rule: dict[str, list[Finding]]
+    errors: np.ndarray
+    warnings: np.ndarray
+    infos: np.ndarray
+
+
+def index_findings(findings: Iterable[Finding], n_rows: int) -> FindingsIndex:
+    """Group findings (plain Python, so it runs in a worker thread, off the UI)."""
+    fs = list(findings)
+    by_line: dict[int, list[Finding]] = defaultdict(list)
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    sev_lines: dict[Severity, list[int]] = {s: [] for s in Severity}
+    for f in fs:
+        by_line[f.line].append(f)
+        by_rule[f.rule].append(f)
+        if 0 < f.line <= n_rows:
+            sev_lines[f.severity].append(f.line - 1)
+
+    def count(s: Severity) -> np.ndarray:
+        return np.bincount(np.asarray(sev_lines[s], dtype=np.int64), minlength=n_rows)[:n_rows].astype(np.int32)
+
+    return FindingsIndex(fs, dict(by_line), dict(by_rule), count(Severity.ERROR), count(Severity.WARNING),
+                         count(Severity.INFO))
+
+
 class Dataset:
     """The index, the Profile (once scanned) and the analyses of one file."""
 
@@ -93,50 +124,30 @@ class Dataset:
 
     # ------------------------------------------------------------------ profile
 
-    def attach_profile(self, prof) -> None:
+    def attach_profile(self, prof, findings: "FindingsIndex | None" = None) -> None:
         self.profile = prof
         rows = prof.rows
         self._n_rows = rows.height
         if rows.height:
             self._roles = rows["roles"]
-            # copies: analyses add to the counts, and polars may hand out read-only views
+            # copies: polars may hand out read-only views
             self._tokens = np.array(rows["tokens_total"].to_numpy())
-            self._errors = np.array(rows["errors"].to_numpy())
-            self._warnings = np.array(rows["warnings"].to_numpy())
             self._tools = np.array((rows["has_tools"] | (rows["tool_calls"] > 0)).to_numpy())
             self._example = np.array(rows["is_example"].to_numpy())
             self._parsed = np.array(rows["parsed"].to_numpy())
+            self._valid = np.array(rows["valid"].to_numpy())
+            self._blank = np.array(rows["blank"].to_numpy())
         self._over = np.zeros(rows.height, dtype=bool)
         self._dup = np.zeros(rows.height, dtype=np.uint8)
-        self._infos = np.zeros(rows.height, dtype=np.int32)
-        self.findings = []
-        self.by_line = {}
-        self.by_rule = {}
-        self.add_findings(prof.findings)
+        self.set_findings(findings or index_findings(prof.findings, rows.height))
 
-    def add_findings(self, findings: Iterable[Finding]) -> None:
-        """Merge findings (scan or analyses) into the per-line and per-rule views."""
-        new = list(findings)
-        self.findings.extend(new)
-        by_line = defaultdict(list, self.by_line)
-        by_rule = defaultdict(list, self.by_rule)
-        for f in new:
-            by_line[f.line].append(f)
-            by_rule[f.rule].append(f)
-            if f.severity is Severity.INFO and 0 < f.line <= self._n_rows:
-                self._infos[f.line - 1] += 1
-        self.by_line = dict(by_line)
-        self.by_rule = dict(by_rule)
+    def set_findings(self, fi: "FindingsIndex") -> None:
+        """Swap in a findings view (the scan's first, the gate's assessment later)."""
+        self.findings = fi.findings
+        self.by_line = fi.by_line
+        self.by_rule = fi.by_rule
+        self._errors, self._warnings, self._infos = fi.errors, fi.warnings, fi.infos
         self.touch()
-
-    def extra_counts(self, findings: Iterable[Finding]) -> None:
-        """Findings the scan did not count per row (analyses): add them to the row counts."""
-        for f in findings:
-            if 0 < f.line <= self._n_rows:
-                if f.severity is Severity.ERROR:
-                    self._errors[f.line - 1] += 1
-                elif f.severity is Severity.WARNING:
-                    self._warnings[f.line - 1] += 1
 
     def set_over(self, line_numbers: Iterable[int]) -> None:
         for ln in line_numbers:
@@ -192,7 +203,7 @@ class Dataset:
             roles = self._roles[i] or ""
             note = ""
             if not self._parsed[i]:
-                note = "blank" if not roles and self.index.length(i) == 0 else "not parsed"
+                note = "blank" if self._blank[i] else "not parsed"
             elif not self._example[i]:
                 note = "not an example"
             lang = self.analysis.languages.get(i, "")
@@ -233,7 +244,7 @@ class Dataset:
         if name == "warnings":
             return self._warnings > 0
         if name == "invalid":
-            return ~self.profile.rows["valid"].to_numpy()
+            return ~self._valid
         if name == "example":
             return self._example.copy()
         raise KeyError(name)

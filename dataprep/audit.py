@@ -1,0 +1,454 @@
+"""Audits of many files: each scanned once and assessed like the gate does, then a readiness
+verdict in plain words, a per-file table, and HTML / Markdown / JSON reports.
+
+``audit(paths, preset=..., jobs=...) -> AuditResult``. Small files are scanned side by side in a
+process pool (one file per worker: a file of a few MB cannot keep two cores busy on its own); a
+big file is scanned by all workers at once. A file that cannot be read, or is empty, is a row
+with its finding; nothing stops the audit.
+
+The readiness verdict follows the source documents' decision guide (reference FACTS.md):
+volume against the tiers (style 50-100, task 500+, domain 5,000+, from rules/presets/), quality
+(errors, duplicates, leakage), diversity, estimated cost and time, and below the style tier the
+advice that fine-tuning is premature. Every statement carries the figure it rests on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataprep.gate.presets import Preset, load_preset
+from dataprep.gate.verdict import (
+    FileAssessment,
+    assess_path,
+    tier_ladder,
+    tier_reached,
+    unreadable_assessment,
+    worst,
+)
+from dataprep.schema.findings import Counts, Severity
+
+# A file at least this big is scanned with every worker (the scan shards it); smaller files are
+# scanned one per worker. Two scan shards: below that a file's own scan cannot use two cores.
+def _big_file_bytes() -> int:
+    from dataprep.scan import SHARD_BYTES
+
+    return 2 * SHARD_BYTES
+
+
+_SPLIT_NAMES = re.compile(r"(?:^|[._-])(train|training|val|valid|validation|dev|eval|test)(?:[._-]|$)", re.I)
+
+
+@dataclass
+class Statement:
+    """One sentence of the readiness verdict, and the figure behind it."""
+
+    topic: str  # volume | quality | duplicates | leakage | diversity | cost | advice
+    level: str  # good | warn | bad | info
+    text: str
+    figure: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"topic": self.topic, "level": self.level, "text": self.text, "figure": self.figure}
+
+
+@dataclass
+class AuditResult:
+    files: list[FileAssessment]
+    preset: Preset
+    seconds: float = 0.0
+    jobs: int = 1
+
+    @property
+    def findings(self):
+        return [f for r in self.files for f in r.findings]
+
+    @property
+    def unreadable(self) -> bool:
+        return any(not r.readable for r in self.files)
+
+    def summary(self) -> dict:
+        c = Counts()
+        for f in self.findings:
+            c.add(f)
+        verdicts = [r.verdict for r in self.files]
+        return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos,
+                "verdict": worst(verdicts) if verdicts else "fail", "preset": self.preset.name,
+                "files": len(self.files), "unreadable": sum(not r.readable for r in self.files),
+                "pass": verdicts.count("pass"), "warn": verdicts.count("warn"), "fail": verdicts.count("fail"),
+                "examples": sum(r.examples for r in self.files),
+                "valid_examples": sum((r.volume or {}).get("valid_examples", 0) for r in self.files),
+                "billed_tokens": sum((r.tokens or {}).get("billed_tokens", 0) for r in self.files),
+                "estimated_cost_usd": round(sum((r.tokens or {}).get("estimated_cost_usd") or 0.0 for r in self.files), 4),
+                "model": self.preset.model,
+                "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files),
+                "seconds": round(self.seconds, 3)}
+
+    def exit_code(self, fail_on: Severity | str = Severity.ERROR) -> int:
+        """As the gate: 0 pass/warn, 1 a failing file (or warn with fail_on warning), 2 when a file
+        could not be read at all (after every other file was audited and reported)."""
+        if self.unreadable or not self.files:
+            return 2
+        v = self.summary()["verdict"]
+        return 1 if v == "fail" or (v == "warn" and Severity(fail_on) is Severity.WARNING) else 0
+
+    def readiness(self) -> list[Statement]:
+        return overall_readiness(self.files)
+
+    def to_dict(self) -> dict:
+        """``audit --json`` (docs/audit-json.md)."""
+        return {"version": 1, "kind": "audit", "preset": self.preset.to_dict(), "summary": self.summary(),
+                "tiers": tier_ladder(),
+                "readiness": [s.to_dict() for s in self.readiness()],
+                "files": [{**r.audit_dict(), "readiness": [s.to_dict() for s in file_readiness(r)]}
+                          for r in self.files]}
+
+
+# --------------------------------------------------------------------------------------------- running
+
+def _worker(path: str, preset: Preset, cache: bool, against: list[str] | None) -> FileAssessment:
+    try:
+        return assess_path(path, preset, jobs=1, cache=cache, against=against)
+    except Exception as e:  # a bug on one file must not lose the other 999 rows
+        fa = unreadable_assessment(path, f"analysis failed: {type(e).__name__}: {e}", preset.name)
+        return fa
+
+
+def split_partners(files: list[str]) -> dict[str, list[str]]:
+    """train file -> the validation/test files beside it (same directory, same name apart from
+    the split word), checked for leakage (DP502)."""
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for f in files:
+        p = Path(f)
+        m = _SPLIT_NAMES.search(p.name)
+        if not m:
+            continue
+        word = m.group(1).lower()
+        role = "train" if word in ("train", "training") else "held"
+        key = (str(p.parent), p.name[: m.start(1)] + "*" + p.name[m.end(1):])
+        groups.setdefault(key, {"train": [], "held": []})[role].append(f)
+    out = {}
+    for g in groups.values():
+        if len(g["train"]) == 1 and g["held"]:
+            out[g["train"][0]] = sorted(g["held"])
+    return out
+
+
+def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, jobs: int | None = None,
+          cache: bool = True, progress: bool = False, leakage: bool = True) -> AuditResult:
+    """Audit files, directories and globs; every file becomes one FileAssessment, bad ones too."""
+    from dataprep.io.reader import expand_inputs
+    from dataprep.scan import default_jobs
+
+    t0 = time.perf_counter()
+    p = load_preset(preset)
+    jobs = jobs or default_jobs()
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [str(paths)]
+    files, errors = expand_inputs([str(x) for x in paths])
+    partners = split_partners(files) if leakage else {}
+    results: dict[str, FileAssessment] = {e.path: unreadable_assessment(e.path, e.reason, p.name) for e in errors}
+    big, small = [], []
+    limit = _big_file_bytes()
+    for f in files:
+        try:
+            size = os.path.getsize(f) if f != "-" else 0
+        except OSError:
+            size = 0
+        (big if f == "-" or size >= limit else small).append(f)
+    bar = _Bar(len(files), progress)
+    try:
+        if len(small) > 1 and jobs > 1:
+            # spawn: polars and tiktoken hold thread pools that a fork can deadlock
+            with ProcessPoolExecutor(min(jobs, len(small)), mp_context=multiprocessing.get_context("spawn")) as ex:
+                futs = {ex.submit(_worker, f, p, cache, partners.get(f)): f for f in small}
+                for fut in as_completed(futs):
+                    f = futs[fut]
+                    try:
+                        results[f] = fut.result()
+                    except Exception as e:  # a crashed worker process
+                        results[f] = unreadable_assessment(f, f"analysis failed: {type(e).__name__}: {e}", p.name)
+                    bar.advance(f)
+        else:
+            for f in small:
+                results[f] = _worker_inline(f, p, cache, partners.get(f), jobs=1)
+                bar.advance(f)
+        for f in big:
+            results[f] = _worker_inline(f, p, cache, partners.get(f), jobs=jobs, progress=progress)
+            bar.advance(f)
+    finally:
+        bar.close()
+    order = [e.path for e in errors] + files
+    return AuditResult([results[f] for f in order], p, time.perf_counter() - t0, jobs)
+
+
+def _worker_inline(path, preset, cache, against, *, jobs, progress=False) -> FileAssessment:
+    try:
+        return assess_path(path, preset, jobs=jobs, cache=cache, against=against, progress=progress)
+    except Exception as e:
+        return unreadable_assessment(path, f"analysis failed: {type(e).__name__}: {e}", preset.name)
+
+
+class _Bar:
+    """Files done / total on stderr (only on a terminal, only when asked)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.p = None
+        if enabled and total and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                              TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=True)
+            self.p.start()
+            self.task = self.p.add_task("audit", total=total, last="")
+
+    def advance(self, path: str) -> None:
+        if self.p is not None:
+            self.p.update(self.task, advance=1, last=Path(path).name[:40])
+
+    def close(self) -> None:
+        if self.p is not None:
+            self.p.stop()
+
+
+# --------------------------------------------------------------------------------------------- readiness
+
+def _money(x) -> str:
+    if x is None:
+        return "n/a"
+    return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
+
+
+def file_readiness(r: FileAssessment) -> list[Statement]:
+    """The decision guide applied to one file, each sentence with its figure."""
+    out: list[Statement] = []
+    if not r.readable:
+        msg = r.findings[0].message if r.findings else "cannot be read"
+        return [Statement("quality", "bad", f"Unreadable: {msg}.", {"readable": False})]
+    vol = r.volume or {}
+    n = vol.get("valid_examples", 0)
+    if r.examples == 0:
+        return [Statement("volume", "bad", "No examples: the file is empty.", {"examples": 0})]
+    if not r.tokens and r.valid_examples == 0 and r.format not in ("openai-chat", "openai-dpo"):
+        return [Statement("quality", "bad", f"{r.examples:,} record(s) in the {r.format} format, not OpenAI chat: "
+                          "run `dataprep convert` first.", {"examples": r.examples, "format": r.format})]
+    ladder = tier_ladder()
+    t = tier_reached(n, ladder)
+    by = {x["tier"]: x for x in ladder}
+    first = ladder[0]
+    if n < first["fail_below"]:
+        out.append(Statement("volume", "bad",
+                             f"{n:,} valid examples: below the {first['fail_below']}-{first['warn_below']} the source "
+                             f"documents give for even the smallest use, {first['tier']}/tone adjustment.",
+                             {"valid_examples": n, "tier": first["tier"], "needs": first["fail_below"]}))
+        out.append(Statement("advice", "bad",
+                             "Fine-tuning is premature at this size: try few-shot prompting (put a handful of these "
+                             "examples in the prompt) or retrieval over your documents first, and collect more "
+                             f"examples; come back with at least {first['fail_below']}.",
+                             {"valid_examples": n}))
+    else:
+        reached = t["reached"]
+        if reached:
+            what = f"enough for {reached} ({_tier_range(by[reached])})"
+        else:
+            what = f"at the low end of {t['partly']} ({_tier_range(by[t['partly']])})"
+        nxt = f"; {t['next']} needs {t['next_needs']:,}+" if t["next"] else ""
+        out.append(Statement("volume", "good" if reached else "warn", f"{n:,} valid examples: {what}{nxt}.",
+                             {"valid_examples": n, "reached": reached, "next": t["next"], "next_needs": t["next_needs"]}))
+    c = r.counts
+    invalid = r.examples - r.valid_examples
+    if c.errors:
+        top = _top_rules(r, Severity.ERROR)
+        out.append(Statement("quality", "bad",
+                             f"{c.errors:,} error(s) ({top}); {invalid:,} of {r.examples:,} records are invalid and "
+                             "would be rejected: run `dataprep fix`, then validate again.",
+                             {"errors": c.errors, "invalid": invalid, "records": r.examples}))
+    else:
+        out.append(Statement("quality", "good", f"No errors: all {r.valid_examples:,} records are valid.",
+                             {"errors": 0, "valid": r.valid_examples}))
+    if c.warnings:
+        out.append(Statement("quality", "warn", f"{c.warnings:,} warning(s) to review ({_top_rules(r, Severity.WARNING)}).",
+                             {"warnings": c.warnings}))
+    d = r.dedup
+    if d and d.get("examples"):
+        dups = d["exact_duplicates"] + d["near_duplicates"]
+        share = dups / d["examples"]
+        level = "good" if dups == 0 else ("warn" if share <= 0.05 else "bad")
+        text = ("No duplicates (exact or near)." if dups == 0 else
+                f"Duplicate share {share:.1%}: {d['exact_duplicates']:,} exact and {d['near_duplicates']:,} near "
+                f"duplicates in {d['clusters']:,} cluster(s), largest {d.get('largest_cluster', 0)}; duplicates "
+                "over-weight what they repeat (`dataprep dedup --out`).")
+        out.append(Statement("duplicates", level, text, {"duplicate_share": round(share, 4), "exact": d["exact_duplicates"],
+                                                         "near": d["near_duplicates"]}))
+        if d.get("conflicts"):
+            out.append(Statement("duplicates", "warn", f"{d['conflicts']} prompt(s) have materially different answers "
+                                 f"({d['conflict_lines']} lines, DP503).", {"conflicts": d["conflicts"]}))
+        for lk in d.get("leakage", []):
+            lev = "bad" if lk["leaked"] else "good"
+            txt = (f"{lk['leaked']:,} of {lk['examples']:,} lines of {lk['path']} also appear in this training file "
+                   "(DP502): evaluation on them is not held out." if lk["leaked"]
+                   else f"No leakage into {lk['path']} ({lk['examples']:,} lines checked).")
+            out.append(Statement("leakage", lev, txt, {"against": lk["path"], "leaked": lk["leaked"]}))
+    div = r.diversity
+    if div and div.get("lexical"):
+        d2 = {k: div["lexical"][k].get("distinct_2") for k in ("user", "assistant")}
+        op = {k: (div["openings"].get(k, {}).get("words_3") or {}) for k in ("user", "assistant")}
+        top_role = max(op, key=lambda k: op[k].get("top_share", 0))
+        o = op[top_role]
+        fig = {"distinct_2_user": d2["user"], "distinct_2_assistant": d2["assistant"],
+               "top_opening_share": o.get("top_share")}
+        bad601 = any(f.rule == "DP601" and f.severity is not Severity.INFO for f in r.findings)
+        parts = [f"distinct-2 {d2['assistant']:.3f} (assistant), {d2['user']:.3f} (user)" if d2["assistant"] is not None
+                 and d2["user"] is not None else "distinct-2 n/a"]
+        if o.get("top"):
+            parts.append(f"most common opening \"{o['top'][0]['opening']}\" on {o['top_share']:.0%} of {top_role} texts")
+        langs = div.get("languages") or {}
+        if langs:
+            ls = ", ".join(f"{k} {v['share']:.0%}" for k, v in list(langs.items())[:4])
+            note = (f"sample of {div.get('language_sample')}" if div.get("language_sampled")
+                    else f"all {div.get('language_sample')}")
+            parts.append(f"languages {ls} ({note})")
+            fig["languages"] = {k: round(v["share"], 4) for k, v in langs.items()}
+        out.append(Statement("diversity", "warn" if bad601 else "good",
+                             ("Low diversity: " if bad601 else "Diversity: ") + "; ".join(parts) + ".", fig))
+    tok = r.tokens
+    if tok and tok.get("examples"):
+        cost = tok.get("estimated_cost_usd")
+        text = (f"Estimated cost on {tok['model']}: {_money(cost)} for {tok['epochs']} epoch(s) x "
+                f"{tok['billed_tokens']:,} billed tokens (an estimate; price as of {tok.get('price_as_of')}).")
+        fig = {"model": tok["model"], "estimated_cost_usd": cost, "epochs": tok["epochs"],
+               "billed_tokens": tok["billed_tokens"]}
+        gpu = next((m for m in r.cost if m.get("gpu_hours") is not None), None)
+        if gpu:
+            hours = "under 0.01" if gpu["gpu_hours"] < 0.01 else f"about {gpu['gpu_hours']:,.2f}"
+            text += (f" Time: {hours} GPU-hours on {gpu['model']} ({gpu['gpu_method']}, "
+                     "A100-class throughput from rules/gpu_throughput.toml; an estimate).")
+            fig["gpu_hours"] = gpu["gpu_hours"]
+            fig["gpu_model"] = gpu["model"]
+        if tok.get("over_limit"):
+            text += f" {len(tok['over_limit']):,} example(s) exceed the {tok['context_limit']:,}-token context and would be truncated."
+        out.append(Statement("cost", "info", text, fig))
+        wind = next((w for w in tok.get("warnings", []) if "winding down" in w), None)
+        if wind:
+            out.append(Statement("cost", "warn", wind, {"provider": tok.get("provider")}))
+    return out
+
+
+def _tier_range(t: dict) -> str:
+    return f"{t['fail_below']:,}-{t['warn_below']:,} examples" if t["tier"] == "style" else f"{t['warn_below']:,}+ examples"
+
+
+def _top_rules(r: FileAssessment, sev: Severity, k: int = 3) -> str:
+    from collections import Counter
+
+    c = Counter(f"{f.rule} {f.name}" for f in r.findings if f.severity is sev)
+    return ", ".join(f"{name} x{n}" for name, n in c.most_common(k))
+
+
+def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
+    """A few sentences over all files: how many are ready, what holds the others back."""
+    out: list[Statement] = []
+    n = len(files)
+    if not n:
+        return [Statement("quality", "bad", "No input files.", {})]
+    v = [r.verdict for r in files]
+    unread = sum(not r.readable for r in files)
+    valid = sum((r.volume or {}).get("valid_examples", 0) for r in files)
+    ladder = tier_ladder()
+    level = "good" if v.count("fail") == 0 and v.count("warn") == 0 else ("warn" if v.count("fail") == 0 else "bad")
+    out.append(Statement("verdict", level,
+                         f"{n} file(s): {v.count('pass')} pass, {v.count('warn')} warn, {v.count('fail')} fail"
+                         + (f" ({unread} unreadable)" if unread else "") + f"; {valid:,} valid examples in all.",
+                         {"files": n, "pass": v.count("pass"), "warn": v.count("warn"), "fail": v.count("fail"),
+                          "unreadable": unread, "valid_examples": valid}))
+    small = [r for r in files if r.readable and 0 < (r.volume or {}).get("valid_examples", 0) < ladder[0]["fail_below"]]
+    if small:
+        out.append(Statement("advice", "bad",
+                             f"{len(small)} file(s) have fewer than {ladder[0]['fail_below']} valid examples, below the "
+                             "style tier: fine-tuning on them alone is premature (try few-shot prompting or retrieval "
+                             "first).", {"files": [r.path for r in small]}))
+    if n == 1:
+        return out + file_readiness(files[0])
+    errs = [r for r in files if r.counts.errors]
+    if errs:
+        out.append(Statement("quality", "bad", f"{len(errs)} file(s) have errors that the provider would reject "
+                             f"({sum(r.counts.errors for r in errs):,} in all).", {"files": len(errs)}))
+    cost = sum((r.tokens or {}).get("estimated_cost_usd") or 0.0 for r in files)
+    model = next(((r.tokens or {}).get("model") for r in files if r.tokens), None)
+    if model:
+        out.append(Statement("cost", "info", f"Estimated cost of training on every file with {model}: {_money(cost)} "
+                             "(sum of per-file estimates, default epochs).", {"estimated_cost_usd": round(cost, 4)}))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- terminal
+
+COLUMNS = ("file", "format", "examples", "errors", "warnings", "top rules", "tokens", "est. cost", "dup share",
+           "distinct-2", "top opening", "languages", "tier", "verdict")
+NARROW = ("file", "examples", "errors", "warnings", "tokens", "est. cost", "dup share", "distinct-2", "tier", "verdict")
+MINIMAL = ("file", "examples", "errors", "warnings", "dup share", "verdict")
+RIGHT = {"examples", "errors", "warnings", "tokens", "est. cost", "dup share", "distinct-2", "top opening"}
+
+
+def renderables(result: AuditResult, *, max_files: int | None = None, width: int | None = None) -> list:
+    """rich renderables: the readiness verdict, then one table row per file (fewer columns on a
+    narrow terminal; the reports always have all of them)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    style = {"good": "green", "warn": "yellow", "bad": "red", "info": "cyan"}
+    mark = {"good": "✓", "warn": "!", "bad": "✗", "info": "·"}
+    out = [Text("Readiness", style="bold")]
+    for s in result.readiness():
+        out.append(Text(f" {mark[s.level]} {s.text}", style=style[s.level]))
+    w = width or 200
+    cols = COLUMNS if w >= 160 else NARROW if w >= 120 else MINIMAL
+    idx = [COLUMNS.index(c) for c in cols]
+    from rich import box
+
+    t = Table(title=f"Audit of {len(result.files)} file(s), preset {result.preset.name}", title_justify="left",
+              box=box.HEAVY_HEAD if w >= 120 else box.SIMPLE_HEAD)
+    for col in cols:
+        t.add_column(col, justify="right" if col in RIGHT else "left", overflow="fold", no_wrap=col != "file",
+                     min_width=16 if col == "file" else None)
+    rows = result.files if max_files is None else result.files[:max_files]
+    for r in rows:
+        cells = table_row(r)
+        t.add_row(*[cells[i] for i in idx], style=None if r.verdict != "fail" else "red")
+    out.append(t)
+    if max_files is not None and len(result.files) > max_files:
+        out.append(Text(f"… {len(result.files) - max_files} more file(s) in the JSON/HTML report"))
+    s = result.summary()
+    out.append(Text(f"{s['files']} file(s), {s['valid_examples']:,} valid examples, {s['errors']} error(s), "
+                    f"{s['warnings']} warning(s); estimated cost {_money(s['estimated_cost_usd'])} on {s['model']}; "
+                    f"{s['seconds']:.1f} s", style="bold"))
+    return out
+
+
+def table_row(r: FileAssessment) -> list[str]:
+    """The per-file figures, as strings (terminal table, Markdown, HTML)."""
+    c = r.counts
+    top = ", ".join(f"{k}×{v}" for k, v in sorted(c.by_rule.items(), key=lambda kv: -kv[1])[:3])
+    tok = r.tokens or {}
+    d = r.dedup or {}
+    div = r.diversity or {}
+    d2 = (div.get("lexical") or {}).get("assistant", {}).get("distinct_2")
+    ops = [((div.get("openings") or {}).get(k, {}).get("words_3") or {}).get("top_share") for k in ("user", "assistant")]
+    ops = [x for x in ops if x is not None]
+    langs = ", ".join(f"{k} {v['share']:.0%}" for k, v in list((div.get("languages") or {}).items())[:2])
+    vol = r.volume or {}
+    tier = vol.get("reached") or (f"low {vol['partly']}" if vol.get("partly") else
+                                  ("below style" if r.readable and r.examples else "-"))
+    return [
+        r.path, r.format, f"{vol.get('valid_examples', 0):,}/{r.examples:,}", f"{c.errors:,}", f"{c.warnings:,}", top,
+        f"{tok['billed_tokens']:,}" if tok else "-", _money(tok.get("estimated_cost_usd")) if tok else "-",
+        f"{d['duplicate_share']:.1%}" if d.get("examples") else "-", f"{d2:.3f}" if d2 is not None else "-",
+        f"{max(ops):.0%}" if ops else "-", langs or "-", tier or "-", r.verdict.upper(),
+    ]

@@ -1,0 +1,233 @@
+"""Search (regex over message text) and filters (role, tools, over context, finding, language).
+
+A ``Filter`` is what the examples list shows: the structural parts are numpy masks over the
+scan's rows (instant); the regex part reads the candidate lines through the line index and
+parses them (a worker thread, with progress), so it works before the scan has finished too.
+
+Filter bar syntax (``f``), space separated, all must hold::
+
+    role:tool  tools  over  rule:DP303  rule:DP3  lang:de  dup  errors  warnings  invalid
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import orjson
+
+from dataprep.tui.model import ROLE_LETTER, Dataset
+
+FLAGS = ("tools", "over", "dup", "errors", "warnings", "invalid")
+ROLES = tuple(ROLE_LETTER)
+FLAG_HELP = {
+    "tools": "defines or calls tools",
+    "over": "over the model's training context",
+    "dup": "exact or near duplicate of an earlier example",
+    "errors": "has an error finding",
+    "warnings": "has a warning finding",
+    "invalid": "fails validation",
+}
+
+
+class FilterError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Filter:
+    regex: str | None = None
+    role: str | None = None  # only lines with a message of this role; the regex searches only them
+    rule: str | None = None  # a rule id or prefix (DP3)
+    lang: str | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.regex or self.role or self.rule or self.lang or self.flags)
+
+    @property
+    def needs_scan(self) -> bool:
+        return bool(self.rule or self.lang or self.flags or (self.role and not self.regex))
+
+    def describe(self) -> str:
+        parts = []
+        if self.regex:
+            parts.append(f"/{self.regex}/")
+        if self.role:
+            parts.append(f"role:{self.role}")
+        parts += list(self.flags)
+        if self.rule:
+            parts.append(f"rule:{self.rule}")
+        if self.lang:
+            parts.append(f"lang:{self.lang}")
+        return " ".join(parts)
+
+    def slug(self) -> str:
+        """A file-name part for exports: ``finding-DP303``, ``search-refund``..."""
+        parts = []
+        if self.rule:
+            parts.append(f"finding-{self.rule}")
+        if self.role:
+            parts.append(f"role-{self.role}")
+        parts += list(self.flags)
+        if self.lang:
+            parts.append(f"lang-{self.lang}")
+        if self.regex:
+            parts.append("search-" + (re.sub(r"[^A-Za-z0-9]+", "-", self.regex).strip("-")[:24] or "regex"))
+        return "-".join(parts) or "all"
+
+    def with_filters(self, text: str) -> "Filter":
+        """This filter with its structural part replaced by the filter-bar ``text``."""
+        f = parse_filters(text)
+        return replace(f, regex=self.regex)
+
+
+def parse_filters(text: str) -> Filter:
+    role = rule = lang = None
+    flags: list[str] = []
+    for tok in text.split():
+        key, _, val = tok.partition(":")
+        key = key.lower()
+        if key == "role" and val:
+            if val.lower() not in ROLES:
+                raise FilterError(f"unknown role {val!r}; one of {', '.join(ROLES)}")
+            role = val.lower()
+        elif key in ("rule", "finding") and val:
+            from dataprep.schema.catalog import all_rules, get_rule
+
+            v = val.upper()
+            if not any(r.startswith(v) for r in all_rules()):
+                try:
+                    v = get_rule(val).id
+                except KeyError:
+                    raise FilterError(f"unknown rule {val!r}") from None
+            rule = v
+        elif key in ("lang", "language") and val:
+            lang = val.lower()
+        elif key in FLAGS and not val:
+            if key not in flags:
+                flags.append(key)
+        else:
+            raise FilterError(f"unknown filter {tok!r}; use role:R, rule:DPnnn, lang:xx, or {', '.join(FLAGS)}")
+    return Filter(None, role, rule, lang, tuple(flags))
+
+
+def compile_regex(pattern: str) -> re.Pattern:
+    """Smart case: case-insensitive unless the pattern has an upper-case letter."""
+    try:
+        return re.compile(pattern, 0 if any(c.isupper() for c in pattern) else re.IGNORECASE)
+    except re.error as e:
+        raise FilterError(f"bad regex: {e}") from None
+
+
+def candidates(ds: Dataset, f: Filter) -> np.ndarray:
+    """0-based lines that pass the structural part of ``f`` (all lines when it has none)."""
+    n = len(ds)
+    if not f.needs_scan or ds.profile is None or not ds.n_rows:
+        if f.needs_scan and ds.profile is None:
+            raise FilterError("this filter needs the scan, which is still running")
+        if f.rule:
+            return ds.rule_lines(f.rule)
+        return np.arange(n, dtype=np.int64)
+    mask = np.ones(ds.n_rows, dtype=bool)
+    for flag in f.flags:
+        mask &= ds.mask(flag)
+    if f.role and not f.regex:
+        mask &= ds.role_mask(ROLE_LETTER[f.role])
+    if f.rule:
+        keep = np.zeros(ds.n_rows, dtype=bool)
+        lines = ds.rule_lines(f.rule)
+        keep[lines[lines < ds.n_rows]] = True
+        mask &= keep
+    if f.lang:
+        keep = np.zeros(ds.n_rows, dtype=bool)
+        keep[ds.language_lines(f.lang)] = True
+        mask &= keep
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+def message_texts(rec, role: str | None = None) -> Iterable[str]:
+    """Every message text of an example (content, tool-call arguments), optionally one role's."""
+    if not isinstance(rec, dict):
+        return
+    msgs = rec.get("messages")
+    if not isinstance(msgs, list):
+        msgs = []
+        inp = rec.get("input")
+        if isinstance(inp, dict) and isinstance(inp.get("messages"), list):
+            msgs += inp["messages"]
+        for k in ("preferred_output", "non_preferred_output"):
+            if isinstance(rec.get(k), list):
+                msgs += rec[k]
+    for m in msgs:
+        if not isinstance(m, dict) or (role and m.get("role") != role):
+            continue
+        c = m.get("content")
+        if isinstance(c, str):
+            yield c
+        elif isinstance(c, list):
+            for p in c:
+                if isinstance(p, dict) and isinstance(p.get("text"), str):
+                    yield p["text"]
+        calls = m.get("tool_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                fn = call.get("function") if isinstance(call, dict) else None
+                if isinstance(fn, dict):
+                    yield f"{fn.get('name', '')} {fn.get('arguments', '')}"
+
+
+def _literal(pattern: str) -> bytes | None:
+    """The pattern's bytes when it is a plain word/space literal (a raw-bytes prefilter is then
+    safe: JSON writers never escape ASCII letters, digits or spaces)."""
+    if pattern and re.fullmatch(r"[A-Za-z0-9 ]+", pattern):
+        return pattern.encode()
+    return None
+
+
+def line_matches(ds: Dataset, i: int, rx: re.Pattern, role: str | None, literal: bytes | None) -> bool:
+    data = ds.index.line(i)
+    if literal is not None:
+        hay = data if rx.flags & re.IGNORECASE == 0 else data.lower()
+        if (literal if rx.flags & re.IGNORECASE == 0 else literal.lower()) not in hay:
+            return False
+    try:
+        rec = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError:
+        # a broken line has no messages: search its raw text so that it can be found at all
+        return role is None and rx.search(data.decode("utf-8", errors="replace")) is not None
+    return any(rx.search(t) for t in message_texts(rec, role))
+
+
+def run_search(ds: Dataset, f: Filter, lines: np.ndarray, *,
+               progress: Callable[[int, int, int], None] | None = None,
+               cancelled: Callable[[], bool] | None = None, batch: int = 20_000) -> np.ndarray | None:
+    """The lines among ``lines`` whose message text matches ``f.regex`` (None when cancelled)."""
+    rx = compile_regex(f.regex or "")
+    literal = _literal(f.regex or "")
+    hits: list[int] = []
+    total = len(lines)
+    for k in range(0, total, batch):
+        if cancelled and cancelled():
+            return None
+        for i in lines[k:k + batch].tolist():
+            if line_matches(ds, i, rx, f.role, literal):
+                hits.append(i)
+        if progress:
+            progress(min(total, k + batch), total, len(hits))
+    return np.array(hits, dtype=np.int64)
+
+
+def highlight_spans(text: str, rx: re.Pattern | None, limit: int = 200) -> list[tuple[int, int]]:
+    if rx is None:
+        return []
+    out = []
+    for m in rx.finditer(text):
+        if m.end() > m.start():
+            out.append((m.start(), m.end()))
+            if len(out) >= limit:
+                break
+    return out
