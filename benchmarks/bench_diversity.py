@@ -14,7 +14,8 @@ Chinese examples.
 Timed, each on its own:
   features   ``text_features`` on shards of ``--shard`` rows in ``--jobs`` worker processes,
              each making its shard's texts first (untimed, as parsing would in the scan): the
-             per-shard work the scan runs (tokenising, hashing, n-gram sets, MATTR, MTLD);
+             per-shard work the scan runs (tokenising, hashing, n-gram sets, MATTR, MTLD; with
+             line offsets, so stream blocks are 32 KiB windows as in the scan);
              reported as the workers' summed wall time / jobs, and CPU time
   dataset    ``merge_text_features`` + ``diversity_report`` without language and Vendi: the
              lexical, opening and structural figures of the whole file from the features
@@ -145,8 +146,12 @@ def _shard(job: tuple[int, int, float]):
     a, b, scale = job
     users = make_texts(b - a, 20 * scale, 0.8, seed=2 * a + 1)
     assistants = make_texts(b - a, 50 * scale, 0.9, seed=2 * a + 2)
+    # each line's byte offset, as the scan passes them: texts plus ~120 bytes of JSON around them
+    # (shards are spaced 2,000 bytes a row apart; only the order and the 32 KiB windows matter)
+    sizes = np.array([len(u) + len(x) + 120 for u, x in zip(users, assistants)])
+    offsets = 2000 * a + np.concatenate(([0], np.cumsum(sizes)[:-1]))
     t0, w0 = time.process_time(), time.perf_counter()
-    tf = text_features(users, assistants, start_row=a)
+    tf = text_features(users, assistants, line_offsets=offsets, start_row=a)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     chars = (np.array([len(x) for x in users]), np.array([len(x) for x in assistants]))
     return tf, cpu, wall, chars

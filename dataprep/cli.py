@@ -416,7 +416,7 @@ def dedup(
     no_conflicts: Annotated[bool, typer.Option("--no-conflicts", help="Skip DP503 (conflicting answers).")] = False,
     index: Annotated[Optional[Path], typer.Option("--index", help="Local index DIR of data already trained on: "
                                                   "PATH lines found there are DP502.")] = None,
-    index_add: Annotated[bool, typer.Option("--index-add", help="Then add PATH's kept examples to the index.")] = False,
+    index_add: Annotated[bool, typer.Option("--index-add", help="Then add PATH's kept examples to the index (exact copies already there are skipped).")] = False,
     redis: Annotated[Optional[str], typer.Option("--redis", help="HOST:PORT of a Redis-backed index (datasketch "
                                                  "MinHashLSH), instead of or besides --index.")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
@@ -472,8 +472,12 @@ def dedup(
     with tempfile.TemporaryDirectory(prefix="dataprep-dedup-") as tmp:
         prof = _dedup_scan(path, options, jobs, no_cache, quiet, tmp)
         others = [_dedup_scan(p, options, jobs, no_cache, quiet, tmp) for p in against_paths]
-        report = analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts, leak_ngram=leak_ngram,
-                         leak_min_share=leak_min_share, indexes=indexes)
+        try:
+            report = analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts,
+                             leak_ngram=leak_ngram, leak_min_share=leak_min_share, indexes=indexes)
+        except (ValueError, OSError) as e:
+            _err(f"error: {e}")
+            raise typer.Exit(2) from None
         if path == "-":  # name stdin as the user did, not by its spool file
             report.path = "-"
             for f in report.findings:
@@ -825,6 +829,112 @@ def diversity(
         if len(results[0].findings) > 15:
             typer.echo(f"  ... and {len(results[0].findings) - 15} more findings")
     raise typer.Exit(1 if any(f.severity.value != "info" for r in results for f in r.findings) else 0)
+
+
+@app.command()
+def train(
+    target: Annotated[str, typer.Argument(help="The training file, or status / cancel / list for hosted jobs.")],
+    job_id: Annotated[Optional[str], typer.Argument(help="Job id for status / cancel.")] = None,
+    backend: Annotated[str, typer.Option("--backend", "-b", help="trl, openai, axolotl or llamafactory.")] = "trl",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Base model (tiny-random: a smoke run).")] = None,
+    rules: Annotated[str, typer.Option("--rules", help="Gate preset run first (name or TOML path).")] = "openai",
+    val: Annotated[Optional[str], typer.Option("--val", help="Validation file; without it a cluster-aware split is made.")] = None,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Validation share of the split.")] = 0.1,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Hyperparameters TOML.")] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="lora, qlora or full (trl).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1)] = None,
+    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible API base URL.")] = None,
+    azure_endpoint: Annotated[Optional[str], typer.Option("--azure-endpoint")] = None,
+    api_key_env: Annotated[Optional[str], typer.Option("--api-key-env", help="Env var holding the API key.")] = None,
+    general_eval: Annotated[Optional[str], typer.Option("--general-eval", help="Held-out general set (forgetting check).")] = None,
+    no_follow: Annotated[bool, typer.Option("--no-follow", help="Hosted: create the job and return.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be launched; launch nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Train even if the gate fails (recorded in the run card).")] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+) -> None:
+    """Gate the data, then launch a fine-tuning run (exit 1 when the gate fails, unless --force)."""
+    from dataprep.gate.presets import PresetError
+    from dataprep.gate.verdict import run_gate
+    from dataprep.train import api as tr
+    from dataprep.train.config import ConfigError, TrainConfig
+
+    overrides = dict(backend=backend, model=model, output_dir=output, method=method, epochs=epochs,
+                     learning_rate=learning_rate, openai_base_url=base_url, azure_endpoint=azure_endpoint,
+                     openai_api_key_env=api_key_env, general_eval=general_eval, seed=seed)
+    try:
+        cfg = TrainConfig.load(config, **overrides)
+    except (ConfigError, OSError) as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    if target in ("status", "cancel", "list"):
+        try:
+            if target == "list":
+                for j in tr.list_jobs(cfg):
+                    typer.echo(str(j))
+            elif not job_id:
+                _err(f"error: train {target} needs a job id")
+                raise typer.Exit(2)
+            else:
+                typer.echo(str((tr.job_status if target == "status" else tr.cancel_job)(job_id, cfg)))
+        except typer.Exit:
+            raise
+        except Exception as e:  # the service's error envelope, a network failure: say it, no traceback
+            _err(f"error: {e}")
+            raise typer.Exit(2) from None
+        return
+    try:
+        gate_result = run_gate([target] + ([val] if val else []), rules, jobs=jobs)
+    except PresetError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    verdict = gate_result.verdict
+    _err(f"gate ({rules}): {verdict}")
+    if gate_result.unreadable:
+        _err("error: input cannot be read; nothing launched")
+        raise typer.Exit(2)
+    if verdict == "fail" and not force:
+        for f in [f for f in gate_result.findings if f.severity is Severity.ERROR][:10]:
+            _err(f"  {f.rule} line {f.line}: {f.message}")
+        _err("the gate failed: nothing was uploaded or loaded (use --force to train anyway; it is recorded)")
+        raise typer.Exit(1)
+    train_path, val_path = target, val
+    if dry_run:  # the estimate a user weighs before launching (an estimate: prices from rules/models.toml)
+        from dataprep.scan import scan
+        from dataprep.tokens.analyze import analyze as token_analysis
+        from dataprep.tokens.models import UnknownModelError
+
+        try:
+            est = token_analysis(scan(target, jobs=jobs), model=cfg.model).estimate
+        except UnknownModelError:
+            est = token_analysis(scan(target, jobs=jobs)).estimate
+        cost = "n/a" if est.estimated_cost_usd is None else f"~${est.estimated_cost_usd:,.2f}"
+        _err(f"estimate ({est.model}): {est.examples:,} examples, {est.total_tokens:,} tokens "
+             f"({est.trainable_tokens or 0:,} trainable), {est.epochs} epochs, {est.charged_tokens:,} billed "
+             f"tokens, cost {cost}" + (f", {est.gpu_hours:,.2f} GPU-hours" if est.gpu_hours else ""))
+    if val_path is None and not dry_run:
+        from dataprep.dedup.splitting import split as make_split, write_split
+        from dataprep.scan import scan
+
+        run_dir = Path(cfg.output_dir)
+        prof = scan(target, jobs=jobs)
+        res = make_split(prof, {"train": 1 - val_fraction, "val": val_fraction, "test": 0.0}, seed=seed)
+        paths = write_split(prof, res, run_dir / "data")
+        train_path, val_path = paths["train"], paths["val"]
+        _err(f"cluster-aware split: {train_path}, {val_path} (near duplicates never straddle)")
+    try:
+        result = tr.launch(train_path, cfg, val_path=val_path, gate_verdict=verdict, force=force, dry_run=dry_run,
+                           follow=not no_follow)
+    except tr.GateRefused as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1) from None
+    except (ConfigError, ValueError, RuntimeError, OSError) as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    typer.echo(result.describe())
+    raise typer.Exit(result.exit_code)
 
 
 def main() -> None:

@@ -25,12 +25,17 @@ def ref_distinct(toks: list[list[str]], n: int):
     return len(set(grams)) / len(grams) if grams else None
 
 
-def ref_streams(toks: list[list[str]], block: int) -> list[list[str]]:
-    """A role's words as running text: the examples of each block of rows joined."""
-    return [[w for t in toks[i : i + block] for w in t] for i in range(0, len(toks), block)]
+def ref_streams(toks: list[list[str]], block) -> list[list[str]]:
+    """A role's words as running text: the examples of each block joined. ``block`` is a
+    number of rows, or one block id per example."""
+    ids = [i // block for i in range(len(toks))] if isinstance(block, int) else list(block)
+    streams: dict = {}
+    for b, t in zip(ids, toks):
+        streams.setdefault(b, []).extend(t)
+    return list(streams.values())
 
 
-def ref_mattr(toks: list[list[str]], w: int = 50, block: int = 32):
+def ref_mattr(toks: list[list[str]], w: int = 50, block=32):
     total, windows = 0.0, 0
     for t in ref_streams(toks, block):
         if not t:
@@ -56,7 +61,7 @@ def ref_factors(t: list[str], thr: float = 0.72) -> float:
     return factors
 
 
-def ref_mtld(toks: list[list[str]], thr: float = 0.72, block: int = 32):
+def ref_mtld(toks: list[list[str]], thr: float = 0.72, block=32):
     streams = ref_streams(toks, block)
     words = sum(len(t) for t in streams)
     fwd = sum(ref_factors(t, thr) for t in streams)
@@ -153,6 +158,30 @@ def test_shards_merge_exactly(cuts):
             assert x.keys() == y.keys()
             assert x == y, role  # exactly: the sums are kept as integer fractions
     assert whole.rows.equals(merged.rows)
+
+
+def test_byte_blocks_do_not_depend_on_shards():
+    # the scan passes each line's byte offset: blocks are 32 KiB windows of the file
+    from dataprep.diversity.features import STREAM_BLOCK_BYTES
+
+    rng = random.Random(12)
+    users = _random_texts(rng, 300, vocab=200, mean_len=20)
+    assistants = _random_texts(rng, 300, vocab=200, mean_len=60)
+    sizes = [20 * (len(u) + len(a)) + 60 for u, a in zip(users, assistants)]  # a few lines per window
+    offs = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    blocks = (offs // STREAM_BLOCK_BYTES).tolist()
+    assert 20 < len(set(blocks)) < 300
+    whole = text_features(users, assistants, line_offsets=offs)
+    cuts = [0, 17, 18, 140, 141, 299, 300]
+    merged = merge_text_features(
+        [text_features(users[a:b], assistants[a:b], line_offsets=offs[a:b]) for a, b in zip(cuts, cuts[1:])]
+    )
+    for role, texts in (("user", users), ("assistant", assistants)):
+        x, y = lexical_metrics(whole.lexicon[role]), lexical_metrics(merged.lexicon[role])
+        assert x == y
+        toks = tokenize(texts)
+        assert _close(x["mattr"], ref_mattr(toks, block=blocks))
+        assert _close(x["mtld"], ref_mtld(toks, block=blocks))
 
 
 def test_empty_and_degenerate_inputs():

@@ -362,12 +362,16 @@ def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None
         cs.append(c.astype(np.int64))
         batch.clear()
 
+    seen = 0
     for _, text in iter_compared_texts(profile, rows):
         batch.append(text)
+        seen += 1
         if len(batch) >= _TEXT_BATCH:
             flush()
     if batch:
         flush()
+    if seen != len(rows):
+        raise ValueError(f"{profile.path} changed since it was scanned (rerun with --no-cache)")
     if not hs:
         return np.zeros(0, dtype=np.uint64), np.zeros(len(rows), dtype=np.int64)
     return np.concatenate(hs), np.concatenate(cs)

@@ -1,8 +1,8 @@
 """The per-shard step the scan runs, and the merge of its results.
 
-``text_features(user_texts, assistant_texts, start_row=...)`` takes, for each example of a
-shard, all of its user text and all of its assistant text (messages of one role joined by a
-newline, in order), and the file row of the shard's first example. It returns a small
+``text_features(user_texts, assistant_texts, line_offsets=...)`` takes, for each example of
+a shard, all of its user text and all of its assistant text (messages of one role joined by a
+newline, in order) and the byte offset of its line in the file. It returns a small
 picklable ``TextFeatures``: per-example columns for the Profile (word counts, openings) and
 one mergeable ``RoleLexicon`` per role. ``merge_text_features`` joins the shards in file
 order; nothing downstream touches single words again.
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+import numpy as np
+
 from dataprep.diversity.lexical import (
     MATTR_WINDOW,
     MTLD_THRESHOLD,
@@ -25,9 +27,12 @@ from dataprep.diversity.lexical import (
     RoleLexicon,
     merge_lexicons,
     role_lexicons,
+    stream_blocks,
 )
 
 ROLES = ("user", "assistant")
+STREAM_BLOCK_BYTES = 1 << 15  # the scan's MATTR/MTLD blocks: examples starting in one 32 KiB window
+BYTE_BLOCKING = f"{STREAM_BLOCK_BYTES // 1024} KiB of input"
 OPENING_WORDS = 3  # the openings column keeps the first 3 words; shorter prefixes derive from it
 
 
@@ -45,18 +50,34 @@ def text_features(
     user_texts: Sequence[str | None],
     assistant_texts: Sequence[str | None],
     *,
+    line_offsets: Sequence[int] | np.ndarray | None = None,
     start_row: int = 0,
     window: int = MATTR_WINDOW,
     threshold: float = MTLD_THRESHOLD,
     block: int = STREAM_BLOCK,
 ) -> TextFeatures:
-    """Features of one shard; ``user_texts[i]``/``assistant_texts[i]`` belong to example
-    ``start_row + i`` of the file (0-based row, needed so that MATTR/MTLD blocks line up
-    across shards; any shard size works)."""
+    """Features of one shard; ``user_texts[i]``/``assistant_texts[i]`` belong to its example i.
+
+    ``line_offsets``: each example's byte offset in the file (the scan knows them). MATTR and
+    MTLD then read the examples whose lines start in the same 32 KiB window of the file as one
+    running text, which any shard can tell on its own, so the result never depends on how the
+    file was cut. Without offsets (lists in memory), blocks are ``block`` consecutive examples
+    counted from row ``start_row``.
+    """
     if len(user_texts) != len(assistant_texts):
         raise ValueError("user_texts and assistant_texts must have one entry per example")
+    if line_offsets is not None:
+        blocks = np.asarray(line_offsets, dtype=np.int64) // STREAM_BLOCK_BYTES
+        blocking = BYTE_BLOCKING
+    else:
+        blocks, blocking = stream_blocks(len(user_texts), start_row=start_row, block=block), f"{block} examples"
     lexes, counts, opens = role_lexicons(
-        [user_texts, assistant_texts], start_row=start_row, window=window, threshold=threshold, block=block, opening_words=OPENING_WORDS
+        [user_texts, assistant_texts],
+        blocks=blocks,
+        blocking=blocking,
+        window=window,
+        threshold=threshold,
+        opening_words=OPENING_WORDS,
     )
     rows = pl.DataFrame(
         {
@@ -71,7 +92,8 @@ def text_features(
 
 
 def merge_text_features(parts: Iterable[TextFeatures], *, jobs: int = 1, keep_sets: bool = False) -> TextFeatures:
-    """Join shard features (any order: they are put in file order by ``start_row``).
+    """Join shard features, given in file order (shards made from ``start_row`` may come in
+    any order: they are sorted by it; the sort is stable for the scan's shards).
     ``keep_sets=False`` (the default) drops the n-gram sets after counting them, which frees
     most of the memory; the result can then not be merged again."""
     parts = sorted(parts, key=lambda p: p.start_row)

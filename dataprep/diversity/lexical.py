@@ -4,11 +4,14 @@ Definitions (all over the words of one role, see ``words.py``):
 
 - distinct-n = distinct n-grams / total n-grams over all texts; n-grams never cross a text
   boundary (Li et al., 2016). ``vocab`` is the number of distinct words (distinct-1's numerator).
-- MATTR and MTLD read a role's texts as running text, in file order, in blocks of 32
-  consecutive examples (rows 0-31, 32-63, ...): windows and factors run across the examples of
-  a block and restart at block boundaries. So repetition *across* examples (templates,
-  boilerplate) lowers them, not only repetition inside one reply; and because the blocks are
-  fixed by row number, the result does not depend on how the scan cut the file into shards.
+- MATTR and MTLD read a role's texts as running text, in file order, in blocks of consecutive
+  examples: windows and factors run across the examples of a block and restart at block
+  boundaries. So repetition *across* examples (templates, boilerplate) lowers them, not only
+  repetition inside one reply. The scan's blocks are the examples whose lines start in the
+  same 32 KiB window of the file (about 40 typical examples; a long example is a block of its
+  own); lists in memory use blocks of 32 examples. Either rule is fixed by the file alone, so
+  the numbers do not depend on how the scan cut it into shards: the blocks cut by a shard
+  edge are stitched together when the shards are merged.
 - MATTR, window ``W`` = 50 (Covington & McFall, 2010): the mean type-token ratio over every
   window of ``W`` consecutive words inside one block; a block shorter than ``W`` counts as one
   window of its own length. All windows of all blocks are pooled.
@@ -476,10 +479,11 @@ def union_count_sorted(parts: Sequence[np.ndarray], *, jobs: int = 1, keep: bool
 
 def merge_lexicons(parts: Iterable[RoleLexicon], *, jobs: int = 1, keep_sets: bool = True) -> RoleLexicon:
     """Union of shard summaries, given in file order (exact). Blocks split between shards are
-    stitched here. ``keep_sets=False`` keeps counts only, to save memory; the result then cannot
+    stitched here (when their block ids run on across shards, see ``role_lexicons``). ``keep_sets=False`` keeps counts only, to save memory; the result then cannot
     be merged again."""
     parts = list(parts)
     out = RoleLexicon()
+    hi = -1  # the last block id seen so far
     if parts:
         out.window, out.threshold, out.blocking = parts[0].params()
     for p in parts:
@@ -496,8 +500,14 @@ def merge_lexicons(parts: Iterable[RoleLexicon], *, jobs: int = 1, keep_sets: bo
             out.mtld_part[d].merge(p.mtld_part[d])
         for n in NGRAM_ORDERS:
             out.ngrams[n] += p.ngrams[n]
-        for bid, pieces in p.pending.items():
-            out.pending.setdefault(bid, []).extend(pieces)
+        if p.pending:
+            # Block ids must run on from shard to shard; shards made without offsets or
+            # start_row all count from 0, so their blocks are kept apart instead of stitched.
+            lo = min(p.pending)
+            shift = hi + 1 - lo if lo < hi else 0
+            for bid, pieces in p.pending.items():
+                out.pending.setdefault(bid + shift, []).extend(pieces)
+            hi = max(hi, max(p.pending) + shift)
     if not keep_sets:  # nothing can follow: finish the split blocks now
         _finish_pending(out)
     counts = {}

@@ -69,10 +69,10 @@ def diversity_report(
     report["lexical"]["params"] = {
         "mattr_window": lex0.window if lex0 else None,
         "mtld_threshold": lex0.threshold if lex0 else None,
-        "stream_block": lex0.block if lex0 else None,
+        "stream_blocks": lex0.blocking if lex0 else None,
         "corpus": (
             "distinct-n over all texts of a role, n-grams inside one text; MATTR and MTLD over the role's "
-            "running text in blocks of stream_block consecutive examples (file order), pooled over blocks"
+            "running text in stream blocks of consecutive examples (file order), pooled over blocks"
         ),
         "words": WORD_PATTERN,
     }

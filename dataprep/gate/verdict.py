@@ -228,79 +228,23 @@ def _dedup(profile, against) -> tuple[dict, list[Finding], list[dict]]:
     from dataprep.dedup.analyze import analyze
 
     rep = analyze(profile, against=against or None)
-    return rep.to_dict(), list(rep.findings), rep.largest_clusters(TOP_CLUSTERS)
+    d = rep.to_dict()
+    d["_sizes"] = np.diff(rep.result.cluster_offsets).tolist()  # for diversity's topic spread; popped by assess
+    return d, list(rep.findings), rep.largest_clusters(TOP_CLUSTERS)
 
 
-def _diversity(profile, preset: Preset, ex, jobs: int) -> tuple[dict, list[Finding]]:
-    """diversity report dict and DP309/310/311/601/603 findings (DP602 is the gate's threshold)."""
+def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict, list[Finding]]:
+    """diversity report dict and DP309/310/311/601/603 findings (DP602 is the gate's threshold,
+    measured from the report's language shares)."""
+    from dataprep.diversity.analyze import analyze
+
     kw = {}
     for key in ("min_distinct_2", "max_top_opening_share"):
         v = preset.threshold(key)
         if v is not None:
             kw[key] = v
-    try:
-        from dataprep.diversity.analyze import analyze_profile
-    except ImportError:
-        return _diversity_direct(profile, ex, jobs, kw)
-    res = analyze_profile(profile, jobs=jobs, **kw)
+    res = analyze(profile, jobs=jobs, cluster_sizes=cluster_sizes, **kw)
     return res.report, list(res.findings)
-
-
-def read_texts(profile, lines: list[int]) -> dict[int, tuple[str, str, str | None]]:
-    """(user, assistant, system) text of the given example lines, read back from the file."""
-    import orjson
-
-    from dataprep.io.reader import iter_lines, open_binary
-    from dataprep.scan import _texts_of
-
-    want = set(lines)
-    fmt_of = dict(zip(profile.rows["line"].to_list(), profile.rows["format"].to_list())) if want else {}
-    out: dict[int, tuple] = {}
-
-    def take(n: int, data: bytes):
-        try:
-            rec = orjson.loads(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(rec, dict):
-            u, a, s, *_ = _texts_of(rec, fmt_of.get(n, profile.format) if fmt_of.get(n) != "unknown" else profile.format)
-            out[n] = (u, a, s)
-
-    with open_binary(profile.path) as f:
-        if hasattr(f, "seekable") and f.seekable() and getattr(f, "name", None) == profile.path:
-            offs = profile.rows.select("offset", "length").to_numpy()
-            for n in sorted(want):
-                off, ln = offs[n - 1]
-                f.seek(int(off))
-                take(n, f.read(int(ln)))
-        else:
-            for raw in iter_lines(f):
-                if raw.number in want:
-                    take(raw.number, raw.data)
-    return out
-
-
-def _diversity_direct(profile, ex, jobs: int, kw: dict) -> tuple[dict, list[Finding]]:
-    import polars as pl
-
-    from dataprep.diversity import detect_sample, diversity_flags, diversity_report, flags_to_findings, sample_indices
-    from dataprep.diversity.features import combined_texts
-
-    n = ex.height
-    structure = ex.select(
-        pl.col("roles"), pl.col("tokens_total").alias("tokens"), (pl.col("tool_calls") > 0).alias("tool_calls"),
-        pl.when(pl.col("system_hash") == 0).then(None).otherwise(pl.col("system_hash")).alias("system_hash"))
-    lines = ex["line"].to_numpy()
-    sample_rows = sample_indices(n)
-    texts = read_texts(profile, [int(lines[i]) for i in sample_rows.tolist()])
-    users = [texts.get(int(lines[i]), ("", "", None))[0] for i in sample_rows.tolist()]
-    assistants = [texts.get(int(lines[i]), ("", "", None))[1] for i in sample_rows.tolist()]
-    lang = detect_sample(users, assistants, sample_rows, n, jobs=jobs) if n else None
-    report = diversity_report(profile.text, structure, language=lang, vendi_texts=combined_texts(users, assistants),
-                              system_previews=profile.system_prompts)
-    report["examples"] = n
-    flags = diversity_flags(report, structure=structure, language=lang, **kw)
-    return report, flags_to_findings(flags, profile.path, lines)
 
 
 # --------------------------------------------------------------------------------------------- thresholds
@@ -397,6 +341,25 @@ def evaluate_thresholds(preset: Preset, ctx: dict) -> list[Threshold]:
 
 # --------------------------------------------------------------------------------------------- assess
 
+class _stage:
+    """Time one analysis; if it crashes on this file, say so in the notes and go on (one analysis
+    failing must not lose the validation findings or the other analyses)."""
+
+    def __init__(self, fa: FileAssessment, name: str):
+        self.fa, self.name = fa, name
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, kind, exc, tb):
+        self.fa.stage_seconds[self.name] = time.perf_counter() - self.t0
+        if exc is not None and isinstance(exc, Exception):
+            self.fa.notes.append(f"{self.name} analysis failed on this file ({type(exc).__name__}: {exc}); "
+                                 "its figures are missing")
+            return True
+        return False
+
+
 def _volume(preset: Preset, n: int, path: str) -> tuple[dict, list[Finding]]:
     tier = tier_reached(n)
     v = preset.volume
@@ -436,27 +399,26 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
                             for f in profile.findings]  # copies: severities change below, the cached Profile must not
     ctx: dict = {"examples": ex.height}
     if profile.readable and ex.height:
+        sizes = None
         if "tokens" in analyses:
-            t0 = time.perf_counter()
-            fa.tokens, fa.cost, f400, fa.charts["token_hist"] = _tokens(profile, preset, ex)
-            found += f400
-            ctx["tokens"] = fa.tokens
-            fa.stage_seconds["tokens"] = time.perf_counter() - t0
+            with _stage(fa, "tokens"):
+                fa.tokens, fa.cost, f400, fa.charts["token_hist"] = _tokens(profile, preset, ex)
+                found += f400
+                ctx["tokens"] = fa.tokens
         if "dedup" in analyses:
-            t0 = time.perf_counter()
-            fa.dedup, fdup, fa.charts["clusters"] = _dedup(profile, against)
-            found += fdup
-            ctx["dedup"] = fa.dedup
-            fa.stage_seconds["dedup"] = time.perf_counter() - t0
+            with _stage(fa, "dedup"):
+                fa.dedup, fdup, fa.charts["clusters"] = _dedup(profile, against)
+                sizes = fa.dedup.pop("_sizes")
+                found += fdup
+                ctx["dedup"] = fa.dedup
         if "diversity" in analyses:
-            t0 = time.perf_counter()
-            fa.diversity, fdiv = _diversity(profile, preset, ex, jobs)
-            drop = set()
-            if preset.threshold("min_distinct_2") is not None or preset.threshold("max_top_opening_share") is not None:
-                drop.add("DP601")  # the thresholds explain it, with measured value and limit
-            found += [f for f in fdiv if not (f.rule in drop and f.line == 0)]
-            ctx["diversity"] = fa.diversity
-            fa.stage_seconds["diversity"] = time.perf_counter() - t0
+            with _stage(fa, "diversity"):
+                fa.diversity, fdiv = _diversity(profile, preset, jobs, sizes)
+                drop = set()
+                if preset.threshold("min_distinct_2") is not None or preset.threshold("max_top_opening_share") is not None:
+                    drop.add("DP601")  # the thresholds explain it, with measured value and limit
+                found += [f for f in fdiv if not (f.rule in drop and f.line == 0)]
+                ctx["diversity"] = fa.diversity
         missing = ex.filter(~ex["roles"].str.contains("[sd]"))["line"].to_list()
         ctx["missing_system"] = missing
         fa.charts["turns"] = {str(k): v for k, v in sorted(Counter(ex["turns"].to_list()).items())}  # JSON keys

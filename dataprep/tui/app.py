@@ -66,7 +66,7 @@ class DataprepApp(App):
     ]
 
     def __init__(self, path: str, *, preset: str | None = None, jobs: int | None = None, cache: bool = True,
-                 scan: bool = True, analyses: bool = True, initial_tab: str = "examples"):
+                 scan: bool = True, analyses: bool = True, initial_tab: str = "examples", loader: str = "process"):
         super().__init__()
         self.path = path
         self.preset_spec = preset
@@ -76,7 +76,14 @@ class DataprepApp(App):
         self.do_scan = scan
         self.do_analyses = analyses
         self.initial_tab = initial_tab
+        self.loader = loader  # "process": scan and analyses in a child process; "thread": in a worker thread
+        self._background = None
         self.dataset = Dataset(path, LineIndex(path))  # raises InputError for unreadable input
+        # Start multiprocessing's resource tracker now: started later, from inside the app, it
+        # would hand the app's captured stderr (no file descriptor) to the child and fail.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
         self.filter = Filter()
         self.status = {"index": "indexing…", "scan": "scan waiting" if scan else "scan off", "analysis": "",
                        "search": ""}
@@ -84,6 +91,7 @@ class DataprepApp(App):
         self._index_progress_at = (0, None)
         self._language_pending: Filter | None = None
         self.scan_busy = False  # True while the scan/analysis thread runs
+        self._scan_started = False
         self.export_idle = threading.Event()  # cleared while an export is being written
         self.export_idle.set()
 
@@ -129,12 +137,15 @@ class DataprepApp(App):
         self.examples.focus()
         self.overview.show_file()
         self.build_index()
-        if self.do_scan:
-            self.load_profile()
         self._update_status()
 
     def on_unmount(self) -> None:
         self.workers.cancel_all()
+        self.stop_background()
+
+    def stop_background(self) -> None:
+        if self._background is not None:
+            self._background.stop()
 
     # ------------------------------------------------------------------ status
 
@@ -181,6 +192,10 @@ class DataprepApp(App):
             self._safe_call(self._index_done)
 
     def _index_progress(self, done: int, total: int | None) -> None:
+        if self.do_scan and not self._scan_started:
+            # after the first rows are on screen: the scan's processes would slow the first frame
+            self._scan_started = True
+            self.call_after_refresh(self.load_profile)
         self._index_progress_at = (done, total)
         n = len(self.dataset)
         pct = f" {done / total:.0%}" if total else ""
@@ -188,6 +203,9 @@ class DataprepApp(App):
         self.examples.refresh_count()
 
     def _index_done(self) -> None:
+        if self.do_scan and not self._scan_started:  # an empty file has no progress to report
+            self._scan_started = True
+            self.load_profile()
         idx = self.dataset.index
         self.examples.refresh_count()
         self.overview.show_file()
@@ -197,55 +215,47 @@ class DataprepApp(App):
 
     @work(thread=True, exclusive=True, group="scan")
     def load_profile(self) -> None:
-        self.scan_busy = True
-        try:
-            self._load_profile()
-        finally:
-            self.scan_busy = False
-
-    def _load_profile(self) -> None:
-        from dataprep.scan import default_jobs, scan
+        """Receive the background pipeline's results and hand each to the UI as it arrives."""
+        from dataprep.tui.loader import BackgroundLoad, pipeline
 
         worker = get_current_worker()
+        self.scan_busy = True
         self._safe_call(self._set_status, "scan", "scanning…")
-        model = analysis.preset_model(self.preset)
+        kw = dict(jobs=self.jobs, cache=self.cache, preset_spec=self.preset_spec, analyses=self.do_analyses)
+        notes: list[str] = []
+        prof = None
         try:
-            prof = scan(self.path, jobs=self.jobs, cache=self.cache, model=model)
+            if self.loader == "process":
+                self._background = BackgroundLoad(self.path, **kw)
+                self._background.start()
+                results = self._background.results(lambda: worker.is_cancelled)
+            else:
+                results = pipeline(self.path, **kw)
+            for kind, payload in results:
+                if worker.is_cancelled:
+                    return
+                if kind == "profile":
+                    prof = payload
+                    # grouping findings is plain Python: do it here, off the UI thread
+                    self._safe_call(self._profile_ready, prof, index_findings(prof.findings, prof.rows.height))
+                elif kind == "tokens":
+                    self._safe_call(self._tokens_ready, payload)
+                elif kind == "dups":
+                    self._safe_call(self._dups_ready, *payload)
+                elif kind == "status":
+                    self._safe_call(self._set_status, "analysis", payload)
+                elif kind == "note":
+                    notes.append(payload)
+                elif kind == "assessment":
+                    fi = index_findings(payload.findings, prof.rows.height) if payload is not None else None
+                    self._safe_call(self._assessment_ready, payload, fi, notes)
+                elif kind == "error":
+                    self._safe_call(self._set_status, "scan" if prof is None else "analysis", f"failed: {payload}")
         except Exception as e:  # the list and the raw lines stay usable without a profile
-            self._safe_call(self._set_status, "scan", f"scan failed: {e}")
-            return
-        if worker.is_cancelled:
-            return
-        fi = index_findings(prof.findings, prof.rows.height)
-        self._safe_call(self._profile_ready, prof, fi)
-        if not self.do_analyses or worker.is_cancelled:
-            return
-        notes = []
-        try:
-            self._safe_call(self._tokens_ready, analysis.token_view(prof, model))
-        except Exception as e:
-            notes.append(f"tokens not analysed: {e}")
-        if prof.rows.height and prof.readable:
-            try:
-                ex, res = analysis.duplicate_clusters(prof)
-                self._safe_call(self._dups_ready, ex, res)
-            except Exception as e:
-                notes.append(f"duplicates not analysed: {e}")
-        if worker.is_cancelled:
-            return
-        self._safe_call(self._set_status, "analysis", "assessing…")
-        fa = None
-        if self.preset is None:
-            notes.append("no verdict: the gate's presets (dataprep.gate) are not installed")
-        else:
-            try:
-                fa = analysis.assessment(prof, self.preset, self.jobs or default_jobs())
-            except Exception as e:
-                notes.append(f"no verdict: the assessment failed ({type(e).__name__}: {e})")
-        if worker.is_cancelled:
-            return
-        fi2 = index_findings(fa.findings, prof.rows.height) if fa is not None else None
-        self._safe_call(self._assessment_ready, fa, fi2, notes)
+            self._safe_call(self._set_status, "scan" if prof is None else "analysis",
+                            f"failed: {type(e).__name__}: {e}")
+        finally:
+            self.scan_busy = False
 
     def _profile_ready(self, prof, fi) -> None:
         ds = self.dataset
@@ -606,6 +616,7 @@ def run(path: str, *, preset: str | None = None, jobs: int | None = None, cache:
     try:
         app.run()
     finally:
+        app.stop_background()
         app.export_idle.wait(timeout=600)  # let an export being written finish; give up on a hung one
         app.dataset.close()
     finish(0)

@@ -1,0 +1,103 @@
+"""Loading the Profile and its analyses away from the UI.
+
+The scan of a file under one shard, the token view, the duplicate clusters and the gate's
+assessment are CPU-bound Python: run in a thread of the app they would hold the GIL and make
+every key press wait. So by default they run in one spawned child process (its own process
+group, so that quitting can end it together with the scan's own worker processes), which sends
+each result back as soon as it is ready; the app's worker thread only waits on the queue.
+``mode="thread"`` runs the same pipeline in the calling thread (tests, where a spawn costs more
+than the work).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+from collections.abc import Callable, Iterator
+
+from dataprep.tui import analysis
+
+
+def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses: bool) -> Iterator[tuple[str, object]]:
+    """(kind, payload) results in order: profile, tokens, dups, assessment; notes and errors too."""
+    from dataprep.scan import default_jobs, scan
+
+    preset = analysis.load_preset(preset_spec) if preset_spec is not None or analyses else None
+    model = analysis.preset_model(preset)
+    prof = scan(path, jobs=jobs, cache=cache, model=model)
+    yield "profile", prof
+    if not analyses:
+        return
+    try:
+        yield "tokens", analysis.token_view(prof, model)
+    except Exception as e:
+        yield "note", f"tokens not analysed: {e}"
+    if prof.rows.height and prof.readable:
+        try:
+            yield "dups", analysis.duplicate_clusters(prof)
+        except Exception as e:
+            yield "note", f"duplicates not analysed: {e}"
+    yield "status", "assessing…"
+    if preset is None:
+        yield "note", "no verdict: the gate's presets (dataprep.gate) are not installed"
+        yield "assessment", None
+        return
+    try:
+        yield "assessment", analysis.assessment(prof, preset, jobs or default_jobs())
+    except Exception as e:
+        yield "note", f"no verdict: the assessment failed ({type(e).__name__}: {e})"
+        yield "assessment", None
+
+
+def _child(q, path: str, jobs, cache: bool, preset_spec, analyses: bool) -> None:
+    os.setpgrp()  # our own group: quitting kills it and the scan's workers in one call
+    try:
+        for item in pipeline(path, jobs=jobs, cache=cache, preset_spec=preset_spec, analyses=analyses):
+            q.put(item)
+    except BaseException as e:  # report, do not die silently
+        q.put(("error", f"{type(e).__name__}: {e}"))
+    q.put(("done", None))
+    q.close()
+    q.join_thread()
+
+
+class BackgroundLoad:
+    """The pipeline in a child process; iterate ``results()`` from a worker thread."""
+
+    def __init__(self, path: str, *, jobs: int | None, cache: bool, preset_spec, analyses: bool):
+        ctx = multiprocessing.get_context("spawn")
+        self.queue = ctx.Queue()
+        self.proc = ctx.Process(target=_child, args=(self.queue, path, jobs, cache, preset_spec, analyses),
+                                name="dataprep-tui-scan")
+
+    def start(self) -> None:
+        self.proc.start()
+
+    def results(self, cancelled: Callable[[], bool]) -> Iterator[tuple[str, object]]:
+        while True:
+            try:
+                kind, payload = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                if cancelled():
+                    return
+                if not self.proc.is_alive() and self.queue.empty():
+                    yield "error", f"the scan process ended unexpectedly (exit code {self.proc.exitcode})"
+                    return
+                continue
+            if kind == "done":
+                self.proc.join(timeout=5)
+                return
+            yield kind, payload
+            if cancelled():
+                return
+
+    def stop(self) -> None:
+        """End the child and every process it started (the scan's pool)."""
+        if self.proc.pid is None or not self.proc.is_alive():
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            self.proc.terminate()
