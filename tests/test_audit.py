@@ -60,11 +60,8 @@ def twenty(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def twenty_result(twenty, tmp_path_factory):
-    import os
-
-    os.environ.setdefault("DATAPREP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    return audit([str(twenty)], "style", jobs=2, cache=False)
+def twenty_result(twenty):
+    return audit([str(twenty)], "style", jobs=2, cache=False)  # jobs=2: the cross-file process pool
 
 
 def _by_name(result):
@@ -87,7 +84,7 @@ def test_twenty_files_audit_without_stopping(twenty_result):
     # 60 clean examples: over style's 50 minimum, under its 100 recommendation: a DP600 warning
     assert files["chat_big.jsonl"].verdict == "warn" and files["chat_big.jsonl"].volume["status"] == "low"
     assert files["alpaca.jsonl"].format == "alpaca" and any(f.rule == "DP110" for f in files["alpaca.jsonl"].findings)
-    assert files["sharegpt_dpo.json"].findings[0].rule == "DP103"
+    assert any(f.rule == "DP103" for f in files["sharegpt_dpo.json"].findings)
     s = r.summary()
     assert s["files"] == 20 and s["unreadable"] == 1 and r.exit_code() == 2
     assert s["fail"] >= 5
@@ -213,10 +210,14 @@ def test_split_partners_and_leakage(tmp_path):
     r = audit([str(tmp_path)], "openai", jobs=1, cache=False)
     train = _by_name(r)["shop_train.jsonl"]
     leaks = [f for f in train.findings if f.rule == "DP502"]
-    assert sorted(f.line for f in leaks) == [1, 2, 3, 4, 5] and all(f.path.endswith("shop_val.jsonl") for f in leaks)
+    assert all(f.severity.value == "error" and not f.path.endswith("shop_train.jsonl") for f in leaks)
+    # val lines 1-5 are train lines 96-100; the sample's shared support phrasing also gives
+    # 13-gram matches elsewhere (the dedup command's DP502 definition), so only the exact ones are pinned
+    exact = sorted(f.line for f in leaks if f.path.endswith("shop_val.jsonl") and f.message.startswith("same example"))
+    assert exact == [1, 2, 3, 4, 5]
     assert train.verdict == "fail"
-    st = [s for s in file_readiness(train) if s.topic == "leakage"]
-    assert {s.figure["leaked"] for s in st} == {5, 0}
+    st = {s.figure["against"]: s for s in file_readiness(train) if s.topic == "leakage"}
+    assert st[str(tmp_path / "shop_val.jsonl")].figure["leaked"] >= 5 and st[str(tmp_path / "shop_val.jsonl")].level == "bad"
 
 
 def test_cli_writes_all_reports(twenty, tmp_path):

@@ -498,6 +498,10 @@ def test_structure_profile():
     assert flag is not None and flag.rows.tolist() == [8, 9]
     res = analyze_texts(["hello there"] * 10, ["hi"] * 10, df, languages=False)
     assert {"DP310", "DP311"} <= {f.rule for f in res.flags}
+    # the scan's per-role character columns stand in for per-message lengths
+    per_role = pl.DataFrame({"roles": df["roles"], "chars_user": [11] * 10, "chars_assistant": [2] * 10, "tokens": [9] * 10})
+    st2 = structure_stats(per_role)
+    assert st2["lengths"]["chars"]["example"]["p50"] == 13 and st2["length_skew"]["basis"] == "tokens"
 
 
 def test_length_skew():

@@ -5,7 +5,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -181,7 +180,8 @@ def test_user_preset_chain_of_files_and_model_override(tmp_path):
 
 
 @pytest.mark.parametrize("text,key,line", [
-    ('name = "x"\nthresholds = [\n', None, 3),                                  # bad TOML
+    ('name = "x"\nthresholds = [\n', None, 2),                                  # bad TOML: unclosed array
+    ('name = "x"\n\n[rules]\nDP303 = = "error"\n', None, 4),                      # bad TOML: syntax
     ('name = "x"\nnmae = "y"\n', "nmae", 2),                                     # unknown top-level key
     ('extends = "task"\n\n[thresholds]\nmax_dup_share = 0.1\n', "max_dup_share", 4),
     ('[thresholds]\nmin_distinct_2 = "high"\n', "min_distinct_2", 2),           # wrong type

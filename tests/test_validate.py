@@ -191,6 +191,16 @@ def test_compressed_stdin_directory_and_glob(tmp_path):
     assert proc.returncode == 0, proc.stdout
 
 
+def test_truncated_zstd_is_unreadable_not_an_empty_file(tmp_path):
+    data = zstandard.ZstdCompressor().compress(("".join(json.dumps(GOOD) + "\n" for _ in range(500))).encode())
+    for name, blob in (("cut.jsonl.zst", data[: len(data) // 2]), ("magic.jsonl.zst", b"(\xb5/\xfd\n")):
+        p = tmp_path / name
+        p.write_bytes(blob)
+        r = validate(str(p))
+        assert r.exit_code() == 2 and [f.rule for f in r.findings] == ["DP100"], name
+        assert "truncated" in r.findings[0].message
+
+
 def test_truncated_gzip_is_a_finding_not_a_traceback(tmp_path):
     data = gzip.compress(("".join(json.dumps(GOOD) + "\n" for _ in range(500))).encode())
     p = tmp_path / "cut.jsonl.gz"

@@ -53,6 +53,8 @@ _SECRETS = [
     ("private key block", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
     ("JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
 ]
+SECRET_PATTERNS = _SECRETS  # public: (label, regex) pairs, used by `fix` to mask what DP305 finds
+
 # One search for the literal every pattern above starts with; the patterns run only on a hit.
 _SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|_live_|PRIVATE KEY|eyJ")
 

@@ -5,7 +5,9 @@ Input is a polars frame with one row per example (the scan's Profile); columns:
 - ``roles`` (str): the roles in order as letters joined by commas, e.g. ``"s,u,a,u,a"``
   (s system, d developer, u user, a assistant, t tool, f function, ? anything else);
   ``structure_row`` builds it.
-- ``msg_chars`` (list[int], optional): characters of each message's text, aligned with ``roles``.
+- ``msg_chars`` (list[int], optional): characters of each message's text, aligned with ``roles``;
+  or else ``chars_user``/``chars_assistant``/``chars_system``/``chars_tool`` (int, optional):
+  each role's characters per example.
 - optional ``msg_tokens`` (list[int]) and/or ``tokens`` (int, the whole example's tokens).
 - optional ``tool_calls`` (bool): the example calls a tool; when absent, an example with a
   tool or function message counts as tool-calling.
@@ -208,9 +210,18 @@ def structure_stats(df: pl.DataFrame, *, system_previews: Mapping[int, str] | No
 
     lengths: dict = {}
     basis, ex_len = None, None
+    role_cols = [c for c in ("chars_user", "chars_assistant", "chars_system", "chars_tool") if c in df.columns]
     if "msg_chars" in df.columns:
         ex_chars = df["msg_chars"].list.sum().fill_null(0).to_numpy()
         lengths["chars"] = {"example": _stats(ex_chars), **_role_lengths(df, "msg_chars")}
+        basis, ex_len = "chars", ex_chars
+    elif role_cols:  # per-example totals per role (the scan's Profile columns)
+        per_role = {c[6:]: df[c].fill_null(0).to_numpy() for c in role_cols}
+        ex_chars = np.sum(list(per_role.values()), axis=0)
+        lengths["chars"] = {"example": _stats(ex_chars)}
+        for role, v in per_role.items():
+            if (v > 0).any():
+                lengths["chars"][f"{role} (per example)"] = _stats(v[v > 0])
         basis, ex_len = "chars", ex_chars
     if "msg_tokens" in df.columns or "tokens" in df.columns:
         tok: dict = {}

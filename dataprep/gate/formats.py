@@ -205,12 +205,12 @@ def render_markdown(result, *, max_lines_per_rule: int = 5, title: str = "datapr
                     f"(minimum {vol['fail_below']:,}, recommended {vol['warn_below']:,}+): {vol['status']}."]
         if ths:
             out += ["", "| threshold | measured | limit | result | why |", "|---|---:|---:|---|---|"]
+            from dataprep.gate.verdict import format_value  # lazy: keeps `validate` from importing the gate
+
             for t in ths:
                 res = "—" if t.measured is None else ("ok" if t.passed else f"**failed** ({t.severity.value if t.severity else 'off'})")
-                from dataprep.gate.verdict import _fmt
-
-                out.append(f"| {md_cell(t.label)} (`{t.key}`) | {md_cell(_fmt(t.key, t.measured))} | {t.op} "
-                           f"{md_cell(_fmt(t.key, t.limit))} | {res} | {md_cell(t.detail)} |")
+                out.append(f"| {md_cell(t.label)} (`{t.key}`) | {md_cell(format_value(t.key, t.measured))} | {t.op} "
+                           f"{md_cell(format_value(t.key, t.limit))} | {res} | {md_cell(t.detail)} |")
         if rep.findings:
             groups: dict[tuple, list[Finding]] = defaultdict(list)  # a threshold and its rule's lines may differ in severity
             for f in rep.findings:

@@ -215,7 +215,10 @@ def _parse(path: str, text: str) -> dict:
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         line = int(m.group(1)) if m else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+        if line is None and "end of document" in str(e):  # an unclosed array/table: point at the last line
+            nonblank = [i for i, t in enumerate(text.splitlines(), 1) if t.strip()]
+            line = nonblank[-1] if nonblank else 1
+        msg = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(e))
         col = f", column {m.group(2)}" if m else ""
         raise PresetError(path, f"invalid TOML: {msg}{col}", line=line) from None
 

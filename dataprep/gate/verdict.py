@@ -43,7 +43,7 @@ class Threshold:
     def message(self) -> str:
         if self.measured is None:
             return f"{self.label}: not measured ({self.detail or 'no examples'})"
-        m, lim = _fmt(self.key, self.measured), _fmt(self.key, self.limit)
+        m, lim = format_value(self.key, self.measured), format_value(self.key, self.limit)
         d = f" ({self.detail})" if self.detail else ""
         if self.passed:
             return f"{self.label} {m}{d} within {self.key} {lim}"
@@ -57,7 +57,8 @@ class Threshold:
                 "message": self.message}
 
 
-def _fmt(key: str, v) -> str:
+def format_value(key: str, v) -> str:
+    """A threshold value as people read it: shares as percentages, distinct-2 with 3 decimals."""
     if v is None:
         return "-"
     if isinstance(v, list):

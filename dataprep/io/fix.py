@@ -39,7 +39,7 @@ import xxhash
 
 from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
-from dataprep.checks.content import _SECRETS
+from dataprep.checks.content import SECRET_PATTERNS
 from dataprep.checks.parse import is_blank, parse_line
 from dataprep.io.convert import _AtomicWriter, _finding_dicts, _reasons
 from dataprep.io.reader import BOM, InputError, RawLine, iter_lines, open_binary
@@ -71,7 +71,7 @@ _PRIVATE_KEY = re.compile(
     rf"(?:{_KEY_BODY}*?-----END (?:[A-Z]+ )?PRIVATE KEY-----|{_KEY_BODY}*)"
 )
 # (content.py's entries are (label, regex); only the first and last items are used.)
-_MASKS = [(_PRIVATE_KEY if entry[0] == "private key block" else entry[-1]) for entry in _SECRETS]
+_MASKS = [(_PRIVATE_KEY if label == "private key block" else rx) for label, rx in SECRET_PATTERNS]
 # A cheap pre-test: every secret pattern starts with one of these.
 _HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|_live_|PRIVATE KEY|eyJ")
 
@@ -292,7 +292,7 @@ def fix(in_path: str, out_path: str | None, rejects_path: str | None, *, dry_run
     except InputError:
         raise
     except Exception as e:  # truncated gzip, zstd frame errors, ...: unreadable as a whole
-        if isinstance(e, (OSError, EOFError)) or type(e).__module__.startswith("zstandard"):
+        if isinstance(e, (OSError, EOFError)):  # truncated/corrupt gzip or zstd
             raise InputError(in_path, f"read failed: {e}") from None
         raise
     if dry_run:
@@ -425,7 +425,7 @@ def fix(in_path: str, out_path: str | None, rejects_path: str | None, *, dry_run
     except BaseException as e:
         out.abort()
         rej.abort()
-        if isinstance(e, EOFError) or type(e).__module__.startswith("zstandard"):
+        if isinstance(e, EOFError):  # truncated gzip/zstd (the reader raises EOFError for both)
             raise InputError(in_path, f"read failed: {e}") from None
         raise
     finally:

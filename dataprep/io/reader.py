@@ -90,10 +90,59 @@ def open_binary(path: str) -> BinaryIO:
         raise InputError(path, f"{kind}-compressed input is not supported (use gzip or zstd, or decompress it)")
     if kind == "gzip":
         return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
-    import zstandard
-
     # BufferedReader gives readline/peek on top of the raw zstd stream.
-    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True))  # type: ignore[arg-type]
+    return io.BufferedReader(_ZstdReader(f))
+
+
+class _ZstdReader(io.RawIOBase):
+    """Multi-frame zstd decompression that, unlike zstandard's stream_reader, notices a
+    truncated stream: it raises EOFError (as gzip does), never a silent short read.
+    Corrupt data raises OSError, so every caller handles one pair of errors for both codecs."""
+
+    def __init__(self, raw: BinaryIO, chunk: int = 1 << 20):
+        import zstandard
+
+        self._zstd = zstandard
+        self._raw = raw
+        self._chunk = chunk
+        self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self._fed = False  # the current frame has received input
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            data = self._raw.read(self._chunk)
+            if not data:
+                if self._fed and not self._obj.eof:
+                    raise EOFError("compressed zstd stream ended before the end of its frame (truncated file)")
+                return 0
+            self._buf = self._decompress(data)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            try:
+                out.append(self._obj.decompress(data))
+            except self._zstd.ZstdError as e:
+                raise OSError(f"corrupt zstd data: {e}") from None
+            self._fed = True
+            if not self._obj.eof:
+                break
+            data = self._obj.unused_data  # the next frame starts here
+            self._obj = self._zstd.ZstdDecompressor().decompressobj()
+            self._fed = False
+        return b"".join(out)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def iter_lines(stream: BinaryIO, *, start_offset: int = 0, end_offset: int | None = None,

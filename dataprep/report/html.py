@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dataprep import __version__
 from dataprep.audit import AuditResult, file_readiness, table_row
-from dataprep.gate.verdict import FileAssessment, _fmt
+from dataprep.gate.verdict import FileAssessment, format_value
 from dataprep.report import svg
 
 MAX_FINDINGS = 1000  # per file; the JSON report has them all
@@ -174,17 +174,20 @@ def openings_chart(fa: FileAssessment, role: str) -> str:
 # --------------------------------------------------------------------------------------------- tables
 
 def files_table(files: list[FileAssessment]) -> str:
-    head = ["file", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens", "est. cost",
-            "dup share", "distinct-2", "top opening", "languages", "tier", "verdict"]
-    num = {2, 3, 4, 6, 7, 8, 9, 10}
+    """One row per file; the verdict right after the name so a wide table never hides it."""
+    head = ["file", "verdict", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens",
+            "est. cost", "dup share", "distinct-2", "top opening", "languages", "tier"]
+    order = [0, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]  # table_row's columns in this table's order
+    num = {3, 4, 5, 7, 8, 9, 10, 11}
     rows = []
     for i, r in enumerate(files):
         cells = table_row(r)
         tds = []
-        for j, c in enumerate(cells):
+        for j, k in enumerate(order):
+            c = cells[k]
             if j == 0:
                 tds.append(f'<td><a href="#file-{i}">{_e(c)}</a></td>')
-            elif j == len(cells) - 1:
+            elif j == 1:
                 tds.append(f"<td>{_badge(r.verdict)}</td>")
             else:
                 tds.append(f'<td class="{"num" if j in num else ""}">{_e(c)}</td>')
@@ -246,8 +249,8 @@ def thresholds_table(fa: FileAssessment) -> str:
     for t in fa.thresholds:
         res = "n/a" if t.measured is None else ("ok" if t.passed else f"FAILED ({t.severity.value if t.severity else 'off'})")
         cls = "" if t.passed else f' class="sev-{t.severity.value if t.severity else "info"}"'
-        rows.append(f"<tr{cls}><td>{_e(t.label)} <code>{_e(t.key)}</code></td><td class=\"num\">{_e(_fmt(t.key, t.measured))}</td>"
-                    f'<td class="num">{_e(t.op)} {_e(_fmt(t.key, t.limit))}</td><td class="sev">{_e(res)}</td>'
+        rows.append(f"<tr{cls}><td>{_e(t.label)} <code>{_e(t.key)}</code></td><td class=\"num\">{_e(format_value(t.key, t.measured))}</td>"
+                    f'<td class="num">{_e(t.op)} {_e(format_value(t.key, t.limit))}</td><td class="sev">{_e(res)}</td>'
                     f'<td class="msg">{_e(t.detail)}</td></tr>')
     return ('<table class="thresholds"><thead><tr><th>threshold</th><th class="num">measured</th>'
             f'<th class="num">limit</th><th>result</th><th>detail</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')

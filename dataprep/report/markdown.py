@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dataprep.audit import AuditResult, file_readiness, table_row
 from dataprep.gate.formats import md_cell
-from dataprep.gate.verdict import FileAssessment, _fmt, tier_ladder
+from dataprep.gate.verdict import FileAssessment, format_value, tier_ladder
 
 MAX_FINDINGS = 200  # per file; the JSON report has them all
 MARK = {"good": "✅", "warn": "⚠️", "bad": "❌", "info": "ℹ️"}
@@ -86,7 +86,7 @@ def file_markdown(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, 
     if fa.thresholds:
         out += ["", f"Thresholds (preset `{fa.preset}`):", ""]
         out += _table(["threshold", "measured", "limit", "result", "detail"],
-                      [[f"{t.label} (`{t.key}`)", _fmt(t.key, t.measured), f"{t.op} {_fmt(t.key, t.limit)}",
+                      [[f"{t.label} (`{t.key}`)", format_value(t.key, t.measured), f"{t.op} {format_value(t.key, t.limit)}",
                         "n/a" if t.measured is None else ("ok" if t.passed else
                                                           f"**FAILED** ({t.severity.value if t.severity else 'off'})"),
                         t.detail] for t in fa.thresholds], {1, 2})

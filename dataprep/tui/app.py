@@ -167,10 +167,10 @@ class DataprepApp(App):
         self.status[key] = text
         self._update_status()
 
-    def _safe_call(self, fn, *args) -> None:
+    def _safe_call(self, fn, *args, **kw) -> None:
         """call_from_thread that tolerates an app which is shutting down."""
         try:
-            self.call_from_thread(fn, *args)
+            self.call_from_thread(fn, *args, **kw)
         except RuntimeError:
             pass
 

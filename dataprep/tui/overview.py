@@ -212,7 +212,8 @@ class OverviewPanel(VerticalScroll, can_focus=True):
         sp = st.get("system_prompts") if isinstance(st, dict) else None
         if isinstance(sp, dict) and sp.get("distinct") is not None:
             t.append(f"{sp['distinct']} distinct system prompt(s)\n")
-        self.section("diversity").update(t.rstrip() or Text("no text", style="dim"))
+        t.rstrip()  # in place
+        self.section("diversity").update(t if t.plain else Text("no text", style="dim"))
         langs = d.get("languages") or {}
         lt = Text()
         if langs:
