@@ -11,8 +11,8 @@ after the first run, as it is for anyone who opens a file twice):
 1. in process, headless (``App.run_test``, 120x40): time from constructing the app (line index
    opened) to the first row of the examples list being rendered ("first screen"); the line
    index build time; ``G`` (jump to the last line) from key press to the last row rendered, after
-   the index is complete; index bytes per line. The scan runs in the background as in real use
-   (all cores, no cache) unless ``--no-scan``.
+   the index is complete; ``down`` key latency while the scan runs; index bytes per line. The
+   scan runs in the background as in real use (all cores, no cache) unless ``--no-scan``.
 2. end to end in a pseudo-terminal (``dataprep tui FILE --no-cache``): process start, imports
    included, to the first frame that shows example rows; then ``q`` to the process exit.
 
@@ -83,6 +83,19 @@ def one_run(path: str, scan: bool) -> dict:
             while not (lst.last_paint and lst.last_paint[1] > t2 and lst.cursor == 0):
                 await pilot.pause(0.001)
             out["jump_first_ms"] = (lst.last_paint[1] - t2) * 1000
+            # key latency while the background scan runs (the scan lives in another process)
+            lat = []
+            busy = 0
+            for k in range(20):
+                t3 = time.perf_counter()
+                await pilot.press("down")
+                while not (lst.cursor == k + 1 and lst.last_paint and lst.last_paint[1] > t3):
+                    await pilot.pause(0.001)
+                lat.append((lst.last_paint[1] - t3) * 1000)
+                busy += app.scan_busy
+            out["key_latency_median_ms"] = statistics.median(lat)
+            out["key_latency_max_ms"] = max(lat)
+            out["keys_during_scan"] = busy
         print(json.dumps(out), flush=True)
         finish(0)  # a 1M-line scan may still run: end it, as quitting the real app does
 
@@ -170,12 +183,16 @@ def main(argv=None) -> None:
         print(f"  first screen from process start (imports included):    "
               f"{med['first_screen_from_process_start_s'] * 1000:8.1f} ms")
         if "e2e_first_frame_s" in med:
-            print(f"  end to end in a terminal (exec -> first frame):         {med['e2e_first_frame_s'] * 1000:8.1f} ms")
+            e2e = med["e2e_first_frame_s"] * 1000
+            print(f"  end to end in a terminal (exec -> first frame):         {e2e:8.1f} ms")
             print(f"  quit (q -> process gone):                               {med['quit_s'] * 1000:8.1f} ms")
         print(f"  line index complete:                                    {med['index_s'] * 1000:8.1f} ms")
         print(f"  jump to last line (G -> last row rendered):             {med['jump_last_ms']:8.1f} ms")
         print(f"  jump to first line (g -> first row rendered):           {med['jump_first_ms']:8.1f} ms")
-        print(f"  index memory:                                           {med['index_bytes_per_line']:8.1f} bytes/line")
+        print(f"  key latency (down -> row rendered), median / max:       {med['key_latency_median_ms']:8.1f} / "
+              f"{med['key_latency_max_ms']:.1f} ms ({med['keys_during_scan']:.0f} of 20 presses while the scan ran)")
+        per_line = med["index_bytes_per_line"]
+        print(f"  index memory:                                           {per_line:8.1f} bytes/line")
         print("  runs: " + json.dumps([{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
                                         for r in runs]))
     if len(results) >= 2:

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataprep.checks.formats import CONVERTIBLE
 from dataprep.gate.presets import Preset, load_preset
 from dataprep.gate.verdict import (
     FileAssessment,
@@ -92,9 +93,12 @@ class AuditResult:
 
     def exit_code(self, fail_on: Severity | str = Severity.ERROR) -> int:
         """As the gate: 0 pass/warn, 1 a failing file (or warn with fail_on warning), 2 when a file
-        could not be read at all (after every other file was audited and reported)."""
+        could not be read at all (after every other file was audited and reported). ``fail_on``
+        "never": a report-only run, 0 unless a file was unreadable."""
         if self.unreadable or not self.files:
             return 2
+        if fail_on == "never":
+            return 0
         v = self.summary()["verdict"]
         return 1 if v == "fail" or (v == "warn" and Severity(fail_on) is Severity.WARNING) else 0
 
@@ -176,8 +180,8 @@ def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, job
                         results[f] = unreadable_assessment(f, f"analysis failed: {type(e).__name__}: {e}", p.name)
                     bar.advance(f)
         else:
-            for f in small:
-                results[f] = _worker_inline(f, p, cache, partners.get(f), jobs=1)
+            for f in small:  # one small file (or --jobs 1): it may use every worker itself
+                results[f] = _worker_inline(f, p, cache, partners.get(f), jobs=jobs if len(small) == 1 else 1)
                 bar.advance(f)
         for f in big:
             results[f] = _worker_inline(f, p, cache, partners.get(f), jobs=jobs, progress=progress)
@@ -266,9 +270,12 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
     invalid = r.examples - r.valid_examples
     if c.errors:
         top = _top_rules(r, Severity.ERROR)
+        # A recognised foreign format is fixed by converting it, not by `fix`.
+        remedy = ("run `dataprep convert` to turn it into OpenAI chat JSONL"
+                  if r.format in CONVERTIBLE else "run `dataprep fix`, then validate again")
         out.append(Statement("quality", "bad",
                              f"{c.errors:,} error(s) ({top}); {invalid:,} of {r.examples:,} records are invalid and "
-                             "would be rejected: run `dataprep fix`, then validate again.",
+                             f"would be rejected: {remedy}.",
                              {"errors": c.errors, "invalid": invalid, "records": r.examples}))
     else:
         out.append(Statement("quality", "good", f"No errors: all {r.valid_examples:,} records are valid.",

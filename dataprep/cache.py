@@ -42,7 +42,8 @@ def key_for(path: str, options) -> str | None:
     except OSError:
         return None
     opts = asdict(options)
-    raw = repr((CACHE_FORMAT, __version__, os.path.abspath(path), st.st_size, st.st_mtime_ns, digest,
+    # polars' version too: the diversity word ids are polars hashes, stable only within a version.
+    raw = repr((CACHE_FORMAT, __version__, pl.__version__, os.path.abspath(path), st.st_size, st.st_mtime_ns, digest,
                 sorted(opts.items(), key=lambda kv: kv[0])))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 

@@ -355,7 +355,7 @@ def _dedup_options(compare, threshold, num_perm, ngram, char_shingles):
         raise typer.Exit(2) from None
 
 
-def _dedup_scan(path: str, options, jobs, no_cache: bool, quiet: bool, tmpdir: str):
+def _dedup_scan(path: str, options, jobs, no_cache: bool, quiet: bool, tmpdir: str, engine=None):
     """Scan one input for dedup/split; stdin is spooled to a file first (lines are read back).
 
     Exits 2 for unreadable input and for a whole-file JSON array.
@@ -365,6 +365,9 @@ def _dedup_scan(path: str, options, jobs, no_cache: bool, quiet: bool, tmpdir: s
 
     from dataprep.scan import scan
 
+    if engine is not None:  # --engine ray: the signatures stay in the cluster for the banding
+        def scan(p, **kw):
+            return engine.scan(p, signatures="cluster", **kw)
     if path == "-":
         spool = os.path.join(tmpdir, "stdin.jsonl")
         with open(spool, "wb") as f:
@@ -424,6 +427,10 @@ def dedup(
     fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
+                                                 "cluster; needs the ray extra).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+                                                       "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
     """Exact and near duplicates (MinHash LSH), conflicting answers, and leakage into held-out files.
@@ -469,11 +476,12 @@ def dedup(
         _err(f"error: {e}")
         raise typer.Exit(2) from None
 
-    with tempfile.TemporaryDirectory(prefix="dataprep-dedup-") as tmp:
-        prof = _dedup_scan(path, options, jobs, no_cache, quiet, tmp)
-        others = [_dedup_scan(p, options, jobs, no_cache, quiet, tmp) for p in against_paths]
+    eng = _open_engine(engine, ray_address, jobs)
+    with eng, tempfile.TemporaryDirectory(prefix="dataprep-dedup-") as tmp:
+        prof = _dedup_scan(path, options, jobs, no_cache, quiet, tmp, eng)
+        others = [_dedup_scan(p, options, jobs, no_cache, quiet, tmp, eng) for p in against_paths]
         try:
-            report = analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts,
+            report = eng.analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts,
                              leak_ngram=leak_ngram, leak_min_share=leak_min_share, indexes=indexes)
         except (ValueError, OSError) as e:
             _err(f"error: {e}")
@@ -729,11 +737,16 @@ def audit(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown report here.")] = None,
     rules_preset: Annotated[str, typer.Option("--rules", "-r", help="Preset for severities and thresholds "
                                               "(openai, style, task, domain, strict or a TOML file).")] = "openai",
-    fail_on: Annotated[str, typer.Option("--fail-on", help="error or warning: the verdict that exits 1.")] = "error",
+    fail_on: Annotated[str, typer.Option("--fail-on", help="error or warning: the verdict that exits 1; never: "
+                                         "report only (exit 0 unless a file is unreadable).")] = "error",
     max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=1, help="Terminal table: at most N files "
                                                     "(the reports have all).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write cached Profiles.")] = False,
+    engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
+                                                 "cluster; needs the ray extra).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+                                                       "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal report or progress; reports only.")] = False,
 ) -> None:
     """Everything for many files: validation, tokens and cost, duplicates, diversity, tier verdict.
@@ -748,11 +761,12 @@ def audit(
     from dataprep.audit import renderables
     from dataprep.gate.presets import PresetError
 
-    if fail_on not in ("error", "warning"):
-        _err("error: --fail-on takes error or warning")
+    if fail_on not in ("error", "warning", "never"):
+        _err("error: --fail-on takes error, warning or never")
         raise typer.Exit(2)
     try:
-        result = run_audit(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet)
+        with _open_engine(engine, ray_address, jobs) as eng:
+            result = eng.audit(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet)
     except PresetError as e:
         _err(f"error: preset {e}")
         raise typer.Exit(2) from None
@@ -935,6 +949,63 @@ def train(
         raise typer.Exit(2) from None
     typer.echo(result.describe())
     raise typer.Exit(result.exit_code)
+
+
+class EngineName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _open_engine(engine, address: Optional[str], jobs: Optional[int]):
+    """The engine of --engine/--ray-address, started; exit 2 when it cannot be."""
+    from dataprep.engines import EngineError, open_engine
+
+    try:
+        return open_engine(EngineName(engine).value, address=address, jobs=jobs)
+    except EngineError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def scan(
+    path: Annotated[str, typer.Argument(help="A chat JSONL file (- for stdin, .gz/.zst), or with --engine ray an "
+                                        "object URI (s3://, gs://).")],
+    as_json: Annotated[bool, typer.Option("--json", help="The profile summary as JSON on stdout.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Model whose tokenizer counts tokens "
+                                                 "(rules/models.toml; default: its default).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes, or the local Ray "
+                                                "instance's CPUs (default: all cores).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
+    engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
+                                                 "cluster; needs the ray extra).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+                                                       "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """One parallel pass over a file (what every analysis reads): a short summary of its profile.
+
+    Exit 0 no error findings, 1 error findings, 2 unreadable input or usage error.
+    """
+    import orjson
+
+    from dataprep.engines.summary import profile_summary, render_summary
+
+    with _open_engine(engine, ray_address, jobs) as eng:
+        try:
+            prof = eng.scan(path, jobs=jobs, cache=not no_cache, progress=not quiet, model=model)
+        except (ValueError, KeyError) as e:  # an unknown --model
+            _err(f"error: {e}")
+            raise typer.Exit(2) from None
+    if not prof.readable:
+        _err(f"error: {prof.findings[0].message}")
+        raise typer.Exit(2)
+    d = profile_summary(prof, EngineName(engine).value)
+    if as_json:
+        sys.stdout.write(orjson.dumps(d, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render_summary(d))
+    raise typer.Exit(1 if d["findings"]["errors"] else 0)
 
 
 def main() -> None:

@@ -182,6 +182,7 @@ def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) ->
     state = FileState()
     users: list[str | None] = []
     assistants: list[str | None] = []
+    example_offsets: list[int] = []  # diversity blocks are cut by byte offset: same on any shard layout
     compare: list[str] = []
     systems: dict[int, str] = {}
     zeros = (0,) * n_tok
@@ -213,6 +214,7 @@ def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) ->
                 systems[sh] = s[:200]
             users.append(u)
             assistants.append(a)
+            example_offsets.append(line.offset)
             compare.append(u + "\n" + a if mode == "conversation" else (u if mode == "user" else a))
             # DP503 key: the prompt with case and spacing normalised (C-speed string ops, no word loop)
             cols["prompt_hash"].append(xxhash.xxh3_64_intdigest(" ".join(u.lower().split()).encode("utf-8", "surrogatepass"))
@@ -237,7 +239,7 @@ def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) ->
     for name, values in zip(TOKEN_COLUMNS, tok):
         cols[name] = values
     sigs, exact = sketch(compare, opts.minhash)
-    tf = text_features(users, assistants)
+    tf = text_features(users, assistants, line_offsets=example_offsets)
     return _Shard(len(cols["line"]), cols, findings, state, sigs, exact, tf, systems)
 
 
@@ -324,6 +326,10 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
 
     opts = options or ScanOptions(**option_kw)
     jobs = jobs or default_jobs()
+    if path == "-":
+        # Analyses re-read a few lines by offset (language sample, DP503, --out), which a pipe
+        # cannot do: stdin is saved to a temporary file, scanned like any file, removed at exit.
+        path = _spool_stdin()
     t0 = time.perf_counter()
     key = None
     if cache and path != "-":
@@ -362,9 +368,42 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
     return prof
 
 
-def _pool(n: int) -> ProcessPoolExecutor:
-    # spawn, not fork: polars and tiktoken hold thread pools that a fork can deadlock.
-    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+class _pool:
+    """A spawn-context process pool whose workers run polars single-threaded.
+
+    spawn, not fork: polars and tiktoken hold thread pools that a fork can deadlock. One polars
+    thread per worker: the workers already fill the cores; nested pools only oversubscribe them.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self) -> ProcessPoolExecutor:
+        self._old = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = "1"  # read by the spawned children at their import
+        self.ex = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"))
+        return self.ex.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self.ex.__exit__(*exc)
+        finally:
+            if self._old is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = self._old
+
+
+def _spool_stdin() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="dataprep-stdin-", suffix=".jsonl")
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    atexit.register(lambda: os.path.exists(tmp) and os.remove(tmp))
+    return tmp
 
 
 def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Shard]:

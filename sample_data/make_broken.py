@@ -1,6 +1,7 @@
 """Write sample_data/broken.jsonl: every per-line rule planted at a known line.
 
-The manifest broken.expected.json maps each line number to the exact set of rule ids that line
+The manifest broken.expected.txt (JSON, named .txt so that directory scans do not take it for
+data) maps each line number to the exact set of rule ids that line
 must produce (tests pin it). Run: python sample_data/make_broken.py [OUT_DIR]
 """
 
@@ -126,7 +127,7 @@ def main(out_dir: str | None = None) -> None:
         data += line + end
         expected[str(n)] = sorted(rules)
     (out / "broken.jsonl").write_bytes(data)
-    (out / "broken.expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    (out / "broken.expected.txt").write_text(json.dumps(expected, indent=1) + "\n")
 
 
 if __name__ == "__main__":

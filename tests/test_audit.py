@@ -235,7 +235,10 @@ def test_cli_writes_all_reports(twenty, tmp_path):
     assert f["verdict"]["verdict"] in ("pass", "warn") and f["tokens"]["examples"] == 60
     assert html.read_text().startswith("<!DOCTYPE html>") and md.read_text().startswith("# dataprep audit")
     ok = runner.invoke(app, ["audit", str(twenty / "chat_big.jsonl"), "-j", "1", "-q", "--rules", "style"])
-    assert ok.exit_code == 0
+    assert ok.exit_code == 0  # warn
+    failing = ["audit", str(twenty / "broken.jsonl"), "-j", "1", "-q"]
+    assert runner.invoke(app, failing).exit_code == 1
+    assert runner.invoke(app, failing + ["--fail-on", "never"]).exit_code == 0  # report-only run
 
 
 def test_audit_json_doc_lists_every_key(twenty_result):

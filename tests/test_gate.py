@@ -179,6 +179,20 @@ def test_user_preset_chain_of_files_and_model_override(tmp_path):
     assert fa.verdict == "fail"
 
 
+def test_token_budget_threshold(tmp_path):
+    p = tmp_path / "budget.toml"
+    p.write_text('extends = "openai"\n[thresholds]\ntoken_budget = 10000\n')
+    args = ["gate", str(SAMPLES / "support_chat.jsonl"), "--rules", str(p), "-j", "1", "-q", "-f", "json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output  # DP401 is a warning by default: warn exits 0
+    (f,) = json.loads(r.stdout)["files"]
+    (t,) = [t for t in f["thresholds"] if t["key"] == "token_budget"]
+    # 150 examples -> 3 default epochs (cookbook heuristic) x billed tokens
+    assert t["passed"] is False and t["limit"] == 10000 and t["measured"] > 10000 and "3 epoch(s)" in t["detail"]
+    assert f["verdict"] == "warn" and any(x["rule"] == "DP401" and x["severity"] == "warning" for x in f["findings"])
+    assert runner.invoke(app, args + ["--fail-on", "warning"]).exit_code == 1
+
+
 @pytest.mark.parametrize("text,key,line", [
     ('name = "x"\nthresholds = [\n', None, 2),                                  # bad TOML: unclosed array
     ('name = "x"\n\n[rules]\nDP303 = = "error"\n', None, 4),                      # bad TOML: syntax

@@ -17,7 +17,7 @@ from dataprep.cli import app as cli_app
 from dataprep.io.reader import iter_lines
 from dataprep.tui import line_index as li
 from dataprep.tui.app import DataprepApp
-from dataprep.tui.duplicates_view import ClusterList, word_diff
+from dataprep.tui.duplicates_view import word_diff
 from dataprep.tui.line_index import LineIndex, write_lines
 from dataprep.tui.screens import PromptScreen, TextScreen
 from dataprep.tui.search import FilterError, message_texts, parse_filters
@@ -497,7 +497,7 @@ def test_duplicates_tab_shows_clusters_side_by_side(tmp_path):
 # ----------------------------------------------------------------------------- broken input
 
 def test_broken_sample_opens_and_every_planted_line_is_a_finding():
-    expected = orjson.loads((SAMPLES / "broken.expected.json").read_bytes())
+    expected = orjson.loads((SAMPLES / "broken.expected.txt").read_bytes())
 
     async def go():
         app = make_app(SAMPLES / "broken.jsonl", analyses=False)
@@ -543,6 +543,32 @@ def test_invalid_utf8_and_a_50_mb_line_open_without_crashing(tmp_path):
             assert app.examples.current_line == 4
 
     run(go())
+
+
+def test_gzip_and_json_array_inputs_open(tmp_path):
+    gz = tmp_path / "tools.jsonl.gz"
+    gz.write_bytes(gzip.compress((SAMPLES / "tools.jsonl").read_bytes()))
+
+    async def go(path, check):
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await check(app, pilot)
+
+    async def gz_check(app, pilot):
+        assert app.examples.count == 40 and app.dataset.scanned and app.dataset.row(0).tools
+        assert "PASS" in rendered(app.overview.section("verdict"))
+
+    async def array_check(app, pilot):  # a whole-file JSON array: one DP103 with the convert hint
+        assert [f.rule for f in app.dataset.findings] == ["DP103"]
+        assert "convert" in app.dataset.findings[0].message
+        assert "FAIL" in rendered(app.overview.section("verdict"))
+        assert "not analysed" in rendered(app.overview.section("duplicates"))
+        await pilot.press("G")
+        assert app.examples.current_line == app.examples.count - 1
+
+    run(go(gz, gz_check))
+    run(go(SAMPLES / "alpaca.json", array_check))
 
 
 # ----------------------------------------------------------------------------- help, palette, CLI

@@ -32,7 +32,7 @@ def write_lines(path: Path, records, n=12) -> Path:
 
 
 def test_broken_sample_fires_every_planted_rule_at_its_line():
-    expected = json.loads((ROOT / "sample_data" / "broken.expected.json").read_text())
+    expected = json.loads((ROOT / "sample_data" / "broken.expected.txt").read_text())
     result = validate(str(BROKEN))
     got = defaultdict(set)
     for f in result.findings:

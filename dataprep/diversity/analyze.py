@@ -45,7 +45,7 @@ def _sample_texts(profile, lines: np.ndarray) -> tuple[list[str], list[str]]:
         if seekable:
             for line, off, ln, fmt in rows.iter_rows():
                 f.seek(off)
-                rec = orjson.loads(f.read(ln))
+                rec = orjson.loads(f.read(ln).removeprefix(b"\xef\xbb\xbf"))  # line 1 may carry a BOM
                 users[line], assistants[line] = _texts_of(rec, fmt if fmt != "unknown" else profile.format)[:2]
         else:
             fmts = dict(zip(rows["line"].to_list(), rows["format"].to_list()))
@@ -71,6 +71,7 @@ def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: 
         (pl.col("tool_calls") > 0).alias("tool_calls"),
         pl.when(pl.col("system_hash") == 0).then(None).otherwise(pl.col("system_hash")).alias("system_hash"),
         pl.col("tokens_total").alias("tokens"),
+        "chars_system", "chars_user", "chars_assistant", "chars_tool",
     )
     sample = None
     vendi_texts = None

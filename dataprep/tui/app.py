@@ -32,11 +32,10 @@ from dataprep.tui.duplicates_view import ClusterList, DuplicatesView
 from dataprep.tui.examples_view import ExamplesHeader, ExamplesList
 from dataprep.tui.findings_view import FindingsTree, FindingsView
 from dataprep.tui.line_index import LineIndex, write_lines
-from dataprep.tui.model import Dataset, index_findings
+from dataprep.tui.model import Dataset, index_findings, plural
 from dataprep.tui.overview import OverviewPanel
 from dataprep.tui.screens import PromptScreen, TextScreen, help_body
-from dataprep.tui.search import FLAG_HELP, FLAGS, ROLES, Filter, FilterError, candidates, compile_regex, \
-    parse_filters, run_search
+from dataprep.tui.search import FLAG_HELP, FLAGS, ROLES, Filter, FilterError, candidates, compile_regex, run_search
 
 TABS = ("overview", "examples", "findings", "duplicates")
 FILTER_HELP = ("space-separated, all must hold: role:" + "|".join(ROLES) + " · rule:DP303 (or a prefix: rule:DP3)"
@@ -87,7 +86,6 @@ class DataprepApp(App):
         self.filter = Filter()
         self.status = {"index": "indexing…", "scan": "scan waiting" if scan else "scan off", "analysis": "",
                        "search": ""}
-        self.t0 = time.perf_counter()
         self._index_progress_at = (0, None)
         self._language_pending: Filter | None = None
         self.scan_busy = False  # True while the scan/analysis thread runs
@@ -134,7 +132,7 @@ class DataprepApp(App):
         return self.query_one(OverviewPanel)
 
     def on_mount(self) -> None:
-        self.examples.focus()
+        self.action_tab(self.initial_tab)
         self.overview.show_file()
         self.build_index()
         self._update_status()
@@ -156,7 +154,7 @@ class DataprepApp(App):
         t = Text()
         n = len(self.dataset)
         if self.filter.empty:
-            t.append(f"{n:,} lines")
+            t.append(plural(n, "line"))
         else:
             t.append(f"{lst.count:,} of {n:,} lines", style="bold")
             t.append(f" · filter {self.filter.describe()}")
@@ -199,17 +197,21 @@ class DataprepApp(App):
         self._index_progress_at = (done, total)
         n = len(self.dataset)
         pct = f" {done / total:.0%}" if total else ""
-        self._set_status("index", f"indexing{pct} · {n:,} lines")
+        self._set_status("index", f"indexing{pct} · {plural(n, 'line')}")
+        self.query_one(ExamplesHeader).set_width(self.examples.line_w)
         self.examples.refresh_count()
+        self.overview.show_file(self._index_progress_at)
 
     def _index_done(self) -> None:
         if self.do_scan and not self._scan_started:  # an empty file has no progress to report
             self._scan_started = True
             self.load_profile()
         idx = self.dataset.index
+        self.query_one(ExamplesHeader).set_width(self.examples.line_w)
         self.examples.refresh_count()
+        self.overview.show_file(self._index_progress_at)
         self.overview.show_file()
-        self._set_status("index", f"{len(idx):,} lines" + (f" · {idx.error}" if idx.error else ""))
+        self._set_status("index", plural(len(idx), "line") + (f" · {idx.error}" if idx.error else ""))
 
     # ------------------------------------------------------------------ scan and analyses
 
@@ -303,8 +305,11 @@ class DataprepApp(App):
         else:
             verdict = "no verdict"
             self.overview.show_diversity(None)
+        if fa is None or not fa.dedup:
+            self.overview.show_duplicates(ds.analysis.dedup, len(ds.analysis.dedup_rows)
+                                          if ds.analysis.dedup_rows is not None else 0)
         self.overview.show_notes(ds.analysis.notes)
-        self.query_one(DuplicatesView).refresh_data()
+        self.query_one(DuplicatesView).refresh_data(final=True)
         self._set_status("analysis", verdict)
 
     @work(thread=True, exclusive=True, group="language")

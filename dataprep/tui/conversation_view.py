@@ -23,6 +23,7 @@ TEXT_LIMIT = 20_000  # characters of one message shown; the rest is summarised
 JSON_LIMIT = 8_000
 RAW_LIMIT = 4_000
 OPEN_LIMIT = 256 << 20  # lines larger than this are shown raw, never parsed
+MESSAGE_LIMIT = 200  # messages drawn per section; the rest are counted
 _CONTROL = {c: 0x2400 + c for c in range(32) if c not in (9, 10)} | {127: 0x2421}
 _QUOTED = re.compile(r"'([^']{3,80})'")
 
@@ -220,10 +221,12 @@ def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None) -> Rend
         for base, msgs, label in sections:
             if label:
                 blocks.append(Text(f"── {label} ──", style="bold"))
-            for k, m in enumerate(msgs):
+            for k, m in enumerate(msgs[:MESSAGE_LIMIT]):
                 prefix = f"{base}/{k}"
                 blocks.append(_message_panel(k, m, prefix, findings, regex, snippets))
                 prefixes.append(prefix)
+            if len(msgs) > MESSAGE_LIMIT:
+                blocks.append(Text(f"… {len(msgs) - MESSAGE_LIMIT:,} more messages not shown", style="dim"))
         for idx, f in enumerate(findings):
             if any(pointer_within(f.pointer, p) for p in prefixes):
                 placed.add(idx)

@@ -57,7 +57,7 @@ class ClusterList(OptionList):
 
 class DuplicatesView(Vertical):
     DEFAULT_CSS = """
-    DuplicatesView ClusterList { height: 12; }
+    DuplicatesView ClusterList { height: auto; max-height: 12; }
     DuplicatesView #dup-summary { height: auto; padding: 0 1; }
     DuplicatesView #dup-panes { height: 1fr; }
     DuplicatesView .dup-pane { width: 1fr; border: round $primary; padding: 0 1; }
@@ -84,13 +84,13 @@ class DuplicatesView(Vertical):
                 with VerticalScroll(classes="dup-pane", id=f"dup-pane-{k}"):
                     yield Static("", id=f"dup-text-{k}")
 
-    def refresh_data(self) -> None:
+    def refresh_data(self, final: bool = False) -> None:
+        """Show the clusters once they exist; ``final``: no more analyses will arrive."""
         a = self.dataset.analysis
         if a.dedup is None or self._loaded:
-            if a.notes and a.dedup is None and self.dataset.scanned:
-                msg = next((n for n in a.notes if "duplicate" in n), None)
-                if msg:
-                    self.query_one("#dup-summary", Static).update(Text(msg, style="yellow"))
+            if final and a.dedup is None:
+                msg = next((n for n in a.notes if "duplicate" in n), None) or "no examples to compare"
+                self.query_one("#dup-summary", Static).update(Text(msg, style="yellow" if "not" in msg else "dim"))
             return
         self._loaded = True
         res, rows = a.dedup, a.dedup_rows
@@ -158,9 +158,12 @@ class DuplicatesView(Vertical):
         for k, (ln, text, note) in enumerate(panes):
             pane = self.query_one(f"#dup-pane-{k}", VerticalScroll)
             pane.border_title = f"line {ln + 1} · {note}"
+            pane.display = True
             self.query_one(f"#dup-text-{k}", Static).update(text)
         for k in range(len(panes), SIDE_BY_SIDE):
-            self.query_one(f"#dup-pane-{k}", VerticalScroll).border_title = ""
+            pane = self.query_one(f"#dup-pane-{k}", VerticalScroll)
+            pane.border_title = ""
+            pane.display = False
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.member_offset = 0

@@ -22,9 +22,8 @@ from textual.widgets import Static
 
 from dataprep.tui.model import Dataset, RowInfo
 
-LINE_W = 9
-ROLES_W = 20
-TOKENS_W = 8
+ROLES_W = 16
+TOKENS_W = 7
 ROLE_STYLE = Style(color="cyan")
 DIM = Style(dim=True)
 STYLES = {
@@ -39,15 +38,20 @@ STYLES = {
 }
 
 
-def header_text() -> str:
-    return f"{'line':>{LINE_W}}  {'roles':<{ROLES_W}} {'tokens':>{TOKENS_W}}  flags"
+def line_width(n_lines: int) -> int:
+    """Width of the line-number column: as many digits as the largest line number."""
+    return max(4, len(str(max(n_lines, 1))))
 
 
-def row_segments(r: RowInfo) -> list[tuple[str, Style | None]]:
+def header_text(line_w: int = 4) -> str:
+    return f"{'line':>{line_w}}  {'roles':<{ROLES_W}} {'tokens':>{TOKENS_W}}  flags"
+
+
+def row_segments(r: RowInfo, line_w: int = 4) -> list[tuple[str, Style | None]]:
     roles = r.roles if len(r.roles) <= ROLES_W else r.roles[: ROLES_W - 1] + "…"
     tokens = "…" if r.tokens is None else f"{r.tokens:,}"
     out: list[tuple[str, Style | None]] = [
-        (f"{r.line:>{LINE_W}}  ", DIM),
+        (f"{r.line:>{line_w}}  ", DIM),
         (f"{roles:<{ROLES_W}} ", ROLE_STYLE),
         (f"{tokens:>{TOKENS_W}}  ", None),
     ]
@@ -78,6 +82,9 @@ class ExamplesHeader(Static):
 
     def __init__(self, **kw):
         super().__init__(header_text(), **kw)
+
+    def set_width(self, line_w: int) -> None:
+        self.update(header_text(line_w))
 
 
 class ExamplesList(ScrollView, can_focus=True):
@@ -115,6 +122,10 @@ class ExamplesList(ScrollView, can_focus=True):
         self.last_paint: tuple[int, float] | None = None
 
     # ------------------------------------------------------------------ size
+
+    @property
+    def line_w(self) -> int:
+        return line_width(len(self.dataset))
 
     @property
     def count(self) -> int:
@@ -240,7 +251,8 @@ class ExamplesList(ScrollView, can_focus=True):
         strip = self._cache.get(key)
         if strip is None:
             style = base + self.get_component_rich_style("examples-list--cursor") if selected else base
-            segs = [Segment(t, style + s if s is not None else style) for t, s in row_segments(self.dataset.row(line))]
+            segs = [Segment(t, style + s if s is not None else style)
+                    for t, s in row_segments(self.dataset.row(line), self.line_w)]
             strip = Strip(segs).adjust_cell_length(width, style)
             self._cache[key] = strip
             if len(self._cache) > 1024:

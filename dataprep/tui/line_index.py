@@ -111,14 +111,19 @@ class LineIndex:
             if progress:
                 progress(self.size, self.size, len(self))
         except (OSError, EOFError, ValueError) as e:
-            self.error = f"read failed: {e}"
-            self.done = True
+            self._failed(e)
         except Exception as e:  # zstd stream errors are bad input, not a crash
-            if type(e).__module__.startswith("zstandard"):
-                self.error = f"read failed: {e}"
-                self.done = True
-            else:
+            if not type(e).__module__.startswith("zstandard"):
                 raise
+            self._failed(e)
+
+    def _failed(self, e: Exception) -> None:
+        """Keep the lines found before the error (a decompression that failed has none)."""
+        self.error = f"read failed: {e}"
+        with self._lock:
+            if self._mm is None:
+                self._count = 0
+            self.done = True
 
     # ------------------------------------------------------------------ reading
 

@@ -11,6 +11,7 @@ than the work).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -20,14 +21,28 @@ from collections.abc import Callable, Iterator
 from dataprep.tui import analysis
 
 
+def lean(prof):
+    """The Profile without what only the analyses read (MinHash signatures: 512 bytes per line;
+    text features), so that a 1M-line profile crosses the process boundary in a fraction."""
+    import numpy as np
+
+    return dataclasses.replace(prof, signatures=np.zeros((0, prof.signatures.shape[1]), np.uint32),
+                               exact=np.zeros(0, np.uint64), text=None)
+
+
 def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses: bool) -> Iterator[tuple[str, object]]:
     """(kind, payload) results in order: profile, tokens, dups, assessment; notes and errors too."""
     from dataprep.scan import default_jobs, scan
 
-    preset = analysis.load_preset(preset_spec) if preset_spec is not None or analyses else None
+    preset = analysis.load_preset(preset_spec)  # None when the gate's presets are not installed
     model = analysis.preset_model(preset)
-    prof = scan(path, jobs=jobs, cache=cache, model=model)
-    yield "profile", prof
+    try:
+        prof = scan(path, jobs=jobs, cache=cache, model=model)
+    except OSError as e:  # scan promises a DP100 profile for unreadable input; keep that promise here too
+        from dataprep.scan import ScanOptions, _unreadable
+
+        prof = _unreadable(path, f"read failed: {e}", ScanOptions(model=model))
+    yield "profile", lean(prof)
     if not analyses:
         return
     try:

@@ -57,7 +57,8 @@ def roles_pattern(rec) -> str:
     msgs = rec.get("messages")
     if not isinstance(msgs, list):
         inp = rec.get("input")
-        msgs = list(inp.get("messages") or []) if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
+        ok = isinstance(inp, dict) and isinstance(inp.get("messages"), list)
+        msgs = list(inp["messages"]) if ok else []
         out = rec.get("preferred_output")
         if isinstance(out, list):
             msgs += out
@@ -66,6 +67,10 @@ def roles_pattern(rec) -> str:
         role = m.get("role") if isinstance(m, dict) else None
         letters.append(ROLE_LETTER.get(role, "?") if isinstance(role, str) else "?")
     return ",".join(letters)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def human_bytes(n: int) -> str:
@@ -203,9 +208,9 @@ class Dataset:
             roles = self._roles[i] or ""
             note = ""
             if not self._parsed[i]:
-                note = "blank" if self._blank[i] else "not parsed"
+                note = "blank" if self._blank[i] else "unparsed"
             elif not self._example[i]:
-                note = "not an example"
+                note = "not example"
             lang = self.analysis.languages.get(i, "")
             info = RowInfo(i + 1, roles, int(self._tokens[i]) if self._example[i] else None, int(self._errors[i]),
                            int(self._warnings[i]), int(self._infos[i]), bool(self._tools[i]), bool(self._over[i]),
@@ -231,8 +236,10 @@ class Dataset:
 
     def mask(self, name: str) -> np.ndarray | None:
         """A per-row boolean mask by name, None before the scan."""
-        if self.profile is None or not self._n_rows:
+        if self.profile is None:
             return None
+        if not self._n_rows:
+            return np.zeros(0, dtype=bool)
         if name == "tools":
             return self._tools.copy()
         if name == "over":
@@ -250,8 +257,10 @@ class Dataset:
         raise KeyError(name)
 
     def role_mask(self, letter: str) -> np.ndarray | None:
-        if self.profile is None or not self._n_rows:
+        if self.profile is None:
             return None
+        if not self._n_rows:
+            return np.zeros(0, dtype=bool)
         import polars as pl
 
         return self.profile.rows.select(

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dataprep.tui.model import Dataset, human_bytes
+from dataprep.tui.model import Dataset, human_bytes, plural
 
 VERDICT_STYLES = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 SECTIONS = ("file", "verdict", "tokens", "cost", "duplicates", "diversity", "languages", "notes")
@@ -52,7 +52,7 @@ class OverviewPanel(VerticalScroll, can_focus=True):
         t = Text()
         t.append(ds.path, style="bold")
         idx = ds.index
-        t.append(f"\n{len(idx):,} lines · {human_bytes(idx.size)}")
+        t.append(f"\n{plural(len(idx), 'line')} · {human_bytes(idx.size)}")
         if idx.compressed:
             t.append(" decompressed")
         if not idx.done:
@@ -102,6 +102,7 @@ class OverviewPanel(VerticalScroll, can_focus=True):
 
     def show_duplicates(self, res, examples: int) -> None:
         if res is None:
+            self.section("duplicates").update(Text("not analysed (no examples to compare)", style="dim"))
             return
         dups = res.exact_duplicates + res.near_duplicates
         t = Text()
@@ -181,7 +182,8 @@ class OverviewPanel(VerticalScroll, can_focus=True):
             as_of.add(r.get("as_of", ""))
             table.add_row(r["model"], f"{r['context_limit']:,}", str(r["epochs"]), f"{r['billed_tokens']:,}",
                           str(r["over_limit"]), cost_s)
-        note = Text(f"estimates: epochs x billed tokens x price; prices as of {', '.join(sorted(a for a in as_of if a))}"
+        dates = ", ".join(sorted(a for a in as_of if a))
+        note = Text(f"estimates: epochs x billed tokens x price; prices as of {dates}"
                     " (rules/models.toml); open models in GPU-hours", style="dim")
         self.section("cost").update(Group(table, note))
 

@@ -125,22 +125,19 @@ def compile_regex(pattern: str) -> re.Pattern:
 
 def candidates(ds: Dataset, f: Filter) -> np.ndarray:
     """0-based lines that pass the structural part of ``f`` (all lines when it has none)."""
-    n = len(ds)
-    if not f.needs_scan or ds.profile is None or not ds.n_rows:
-        if f.needs_scan and ds.profile is None:
-            raise FilterError("this filter needs the scan, which is still running")
-        if f.rule:
-            return ds.rule_lines(f.rule)
-        return np.arange(n, dtype=np.int64)
+    if not f.needs_scan:
+        return np.arange(len(ds), dtype=np.int64)
+    if ds.profile is None:
+        raise FilterError("this filter needs the scan, which is still running")
     mask = np.ones(ds.n_rows, dtype=bool)
     for flag in f.flags:
         mask &= ds.mask(flag)
-    if f.role and not f.regex:
+    if f.role and not f.regex:  # with a regex the search reads that role's messages itself
         mask &= ds.role_mask(ROLE_LETTER[f.role])
     if f.rule:
         keep = np.zeros(ds.n_rows, dtype=bool)
         lines = ds.rule_lines(f.rule)
-        keep[lines[lines < ds.n_rows]] = True
+        keep[lines[(lines >= 0) & (lines < ds.n_rows)]] = True
         mask &= keep
     if f.lang:
         keep = np.zeros(ds.n_rows, dtype=bool)
