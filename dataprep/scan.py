@@ -31,7 +31,12 @@ from dataprep.schema.findings import Finding, Severity
 from dataprep.tokens.count import COUNT_FIELDS, TokenCounter
 from dataprep.validate import FileReport, FileState, LineOutcome, check_line, file_level_findings, validate_file
 
-SHARD_BYTES = 16 * 2**20  # small enough to balance two cores, large enough to amortise a task
+SHARD_BYTES = 16 * 2**20  # the largest shard; files up to this size are scanned in-process
+# A parallel scan cuts the file into about this many shards per process, so that the processes
+# run out of work together (the last shard is the only imbalance), but no smaller than
+# MIN_SHARD_BYTES, which keeps the per-shard cost (text features, merge) negligible.
+SHARDS_PER_JOB = 8
+MIN_SHARD_BYTES = 2 * 2**20
 COMPARE_MODES = ("conversation", "user", "assistant")
 ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 TOKEN_COLUMNS = tuple(f"tokens_{f}" if f not in ("n_messages", "n_images") else f for f in COUNT_FIELDS)
@@ -351,15 +356,15 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
             pass
         plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
     with stream:
-        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-        if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
-            rep = validate_file(path)  # a whole-file JSON array: validate says what it is, no rows
-            if rep.findings and rep.findings[0].rule == "DP103":
-                return _from_report(path, rep, size, opts)
-        expected = sniff_format(head)
-        try:
+        try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
+            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+            if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
+                rep = validate_file(path)  # a whole-file JSON array: validate says what it is, no rows
+                if rep.findings and rep.findings[0].rule == "DP103":
+                    return _from_report(path, rep, size, opts)
+            expected = sniff_format(head)
             shards = _run(path, stream, plain, size, expected, opts, jobs, progress)
-        except (OSError, EOFError) as e:  # truncated or corrupt gzip/zstd (the reader raises these)
+        except (OSError, EOFError) as e:
             return _unreadable(path, f"read failed: {e}", opts)
     prof = _merge(path, size, shards, expected, opts)
     prof.seconds = time.perf_counter() - t0
@@ -373,15 +378,19 @@ class _pool:
 
     spawn, not fork: polars and tiktoken hold thread pools that a fork can deadlock. One polars
     thread per worker: the workers already fill the cores; nested pools only oversubscribe them.
+    ``initializer``/``initargs`` are handed to every worker at start-up.
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, initializer=None, initargs=()):
         self.n = n
+        self.initializer = initializer
+        self.initargs = initargs
 
     def __enter__(self) -> ProcessPoolExecutor:
         self._old = os.environ.get("POLARS_MAX_THREADS")
         os.environ["POLARS_MAX_THREADS"] = "1"  # read by the spawned children at their import
-        self.ex = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"))
+        self.ex = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=self.initializer, initargs=self.initargs)
         return self.ex.__enter__()
 
     def __exit__(self, *exc):
@@ -392,6 +401,78 @@ class _pool:
                 os.environ.pop("POLARS_MAX_THREADS", None)
             else:
                 os.environ["POLARS_MAX_THREADS"] = self._old
+
+
+# Parallel scans of plain files hand out shards through one shared counter: whoever is free
+# (a worker or the parent) takes the next shard, so nobody waits while work is left.
+_NEXT = None  # multiprocessing.Value("q") in workers, set by _init_worker
+
+
+def _init_worker(counter, perms) -> None:
+    global _NEXT
+    _NEXT = counter
+    from dataprep.dedup.minhash import preload_permutations
+
+    preload_permutations(perms)
+
+
+def _take(counter) -> int:
+    with counter.get_lock():
+        i = counter.value
+        counter.value = i + 1
+    return i
+
+
+def _scan_next(path: str, ranges: list[tuple[int, int]], expected: str, opts: ScanOptions):
+    """One worker ticket: scan the next shard nobody has taken, as (index, shard), or None."""
+    i = _take(_NEXT)
+    if i >= len(ranges):
+        return None
+    s, e = ranges[i]
+    return i, _scan_range(path, s, e, expected, opts)
+
+
+def parallel_shard_bytes(size: int, jobs: int) -> int:
+    """Shard size of a parallel scan of ``size`` bytes on ``jobs`` processes."""
+    return max(min(MIN_SHARD_BYTES, SHARD_BYTES), min(SHARD_BYTES, -(-size // (jobs * SHARDS_PER_JOB))))
+
+
+def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts: ScanOptions, jobs: int,
+                   bar: "_Progress") -> list[_Shard]:
+    """Shards on ``jobs - 1`` spawned workers plus this process.
+
+    The parent scans too: it is already warm (imports, tokenizer) while a spawned worker needs
+    ~1 s to start, and it would otherwise sit idle waiting for results.
+    """
+    from dataprep.dedup.minhash import permutations
+
+    ctx = multiprocessing.get_context("spawn")
+    counter = ctx.Value("q", 0)
+    n = len(ranges)
+    m = opts.minhash
+    perms = {(m.num_perm, m.seed): permutations(m.num_perm, m.seed)}
+    out: list[_Shard | None] = [None] * n
+    with _pool(min(jobs - 1, n - 1), _init_worker, (counter, perms)) as ex:
+        # One ticket per shard at most; tickets left when the counter has run out return None.
+        futs = [ex.submit(_scan_next, path, ranges, expected, opts) for _ in range(n)]
+        try:
+            while (i := _take(counter)) < n:
+                s, e = ranges[i]
+                out[i] = _scan_range(path, s, e, expected, opts)
+                bar.advance(e - s, out[i].lines)
+        except BaseException:
+            with counter.get_lock():
+                counter.value = n  # workers stop taking shards
+            for f in futs:
+                f.cancel()
+            raise
+        for f in futs:
+            r = f.result()
+            if r is not None:
+                i, shard = r
+                out[i] = shard
+                bar.advance(ranges[i][1] - ranges[i][0], shard.lines)
+    return out  # type: ignore[return-value]
 
 
 def _spool_stdin() -> str:
@@ -417,13 +498,8 @@ def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Sha
                     out.append(_scan_range(path, s, e, expected, opts))
                     bar.advance(e - s, out[-1].lines)
                 return out
-            with _pool(min(jobs, len(ranges))) as ex:
-                futs = [ex.submit(_scan_range, path, s, e, expected, opts) for s, e in ranges]
-                out = []
-                for (s, e), fut in zip(ranges, futs):
-                    out.append(fut.result())
-                    bar.advance(e - s, out[-1].lines)
-                return out
+            ranges = shard_ranges(path, size, parallel_shard_bytes(size, jobs))
+            return _scan_parallel(path, ranges, expected, opts, jobs, bar)
         blocks = _blocks(stream, SHARD_BYTES)
         if jobs == 1:
             out = []

@@ -120,3 +120,11 @@ def test_cache_is_used_until_the_file_changes(tmp_path):
 def test_unreadable_is_a_profile_with_dp100(tmp_path):
     prof = scan(str(tmp_path / "missing.jsonl"), jobs=1)
     assert not prof.readable and [f.rule for f in prof.findings] == ["DP100"]
+
+
+@pytest.mark.parametrize("blob", [b"(\xb5/\xfdgarbagegarbage", b"(\xb5/\xfd\n", b"\x1f\x8b\x08\x00garbage"])
+def test_corrupt_or_truncated_compressed_input_is_dp100(tmp_path, blob):
+    p = tmp_path / ("x.jsonl.zst" if blob.startswith(b"(") else "x.jsonl.gz")
+    p.write_bytes(blob)
+    prof = scan(str(p), jobs=1)
+    assert not prof.readable and [f.rule for f in prof.findings] == ["DP100"]

@@ -155,6 +155,12 @@ def test_opens_support_chat_with_rows_conversation_and_overview():
             assert "0.0% duplicates" in rendered(app.overview.section("duplicates"))
             assert "distinct-2" in rendered(app.overview.section("diversity"))
             assert "en" in rendered(app.overview.section("languages"))
+            # weights: a line whose first assistant turn has weight 0 says so in its title
+            raw = (SAMPLES / "support_chat.jsonl").read_bytes().splitlines()
+            k = next(i for i, r in enumerate(raw) if b'"weight": 0' in r)
+            app.goto(k + 1)
+            await pilot.pause()
+            assert "weight 0: not trained" in body_text(app)
 
     run(go())
 
@@ -195,6 +201,47 @@ def test_navigation_keys_and_go_to_line():
             await pilot.press("colon", "9", "9", "9", "enter")  # past the end: stays, says so
             await pilot.pause()
             assert lst.current_line == 74
+
+    run(go())
+
+
+def test_first_screen_before_the_index_is_complete_and_G_follows_it(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(li, "FIRST_CHUNK", 4096)
+    monkeypatch.setattr(li, "CHUNK", 4096)
+    gate = threading.Event()
+    build = LineIndex.build
+
+    def held_build(self, progress=None, cancelled=None):
+        calls = [0]
+
+        def hold(*a):
+            progress(*a)
+            calls[0] += 1
+            if calls[0] == 1:
+                gate.wait(10)  # the rest of the file is "still being indexed"
+
+        return build(self, hold, cancelled)
+
+    monkeypatch.setattr(LineIndex, "build", held_build)
+
+    async def go():
+        app = make_app(SAMPLES / "support_chat.jsonl", scan=False)
+        async with app.run_test(size=SIZE) as pilot:
+            lst = app.examples
+            for _ in range(200):
+                await pilot.pause(0.01)
+                if lst.count:
+                    break
+            assert 0 < lst.count < 150 and not app.dataset.index.done  # rows on screen, index partial
+            assert lst.first_paint is not None
+            await pilot.press("G")
+            assert lst.current_line == lst.count - 1
+            gate.set()
+            await settle(pilot)
+            assert app.dataset.index.done and lst.count == 150
+            assert lst.current_line == 149  # followed the index to the real last line
 
     run(go())
 
@@ -250,11 +297,15 @@ def test_search_with_role_and_a_bad_regex():
         app = make_app(path, analyses=False)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await pilot.press("slash", *"order", "enter")
+            await pilot.press("slash", *"order", "enter")  # a plain word: the raw-bytes prefilter path
             await settle(pilot)
             await pilot.press("f", *"role:user", "enter")
             await settle(pilot)
             assert list_lines(app) == _matching(path, "order", role="user")
+            await pilot.press("slash", "ctrl+u", *r"ord(er|ered)\b", "enter")  # a regex: every line parsed
+            await settle(pilot)
+            want = _matching(path, r"ord(er|ered)\b", role="user")
+            assert want and list_lines(app) == want
             before = app.filter
             await pilot.press("slash", "ctrl+u", *"(unclosed", "enter")
             await settle(pilot)

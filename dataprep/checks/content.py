@@ -35,8 +35,11 @@ _REFUSAL = re.compile(
 # --- DP304 personal data --------------------------------------------------------------------
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,253}\.[A-Za-z]{2,24}\b")
 _PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}(?![\w.])")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_CARD = re.compile(r"(?<!\d)(?:\d[ \-]?){12,18}\d(?!\d)")
+# _CARD and _IPV4 start with \d and put their "no digit before" lookbehind after it: the same
+# matches as (?<!\d)(?:\d[ \-]?){12,18}\d(?!\d) and (?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]), but
+# the regex engine then skips to the next digit instead of trying every position (3-5x faster).
+_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])")
+_CARD = re.compile(r"\d(?<!\d\d)[ \-]?(?:\d[ \-]?){11,17}\d(?!\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 # One prefilter pass per text: a control character, or digits a phone/card/IBAN/IPv4 may hold.
 # A single character class scans far faster than an alternation (0.3 vs 2.7 us per message).
@@ -61,7 +64,11 @@ _SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|_live_
 # --- DP308 encoding damage -------------------------------------------------------------------
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|Â[\u0080-\u00bf]|â€[\u0080-\u00bf\u2018-\u201e\u2122]|â€")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DIGITS = re.compile(r"\d{3}|\d\.\d")
+_DIGITS = re.compile(r"\d(?:\d\d|\.\d)")  # \d{3}|\d\.\d, led by \d so the search skips to digits
+# Substrings every _PHONE / _IBAN match contains, led by \d: when they are absent the full
+# pattern (which tries every position) cannot match and is skipped.
+_PHONE_NEED = re.compile(r"\d\d\d[ .\-]\d\d\d")
+_IBAN_NEED = re.compile(r"\d\d(?<=[A-Z][A-Z]\d\d)")
 
 # --- DP306 truncation ---------------------------------------------------------------------------
 _DANGLING_WORDS = frozenset("and or but the a an to of with for in on at by from that which because so as if".split())
@@ -86,12 +93,15 @@ def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_call
             sink.add("DP300", "content is empty or whitespace only; give the message text or drop the message",
                      pointer)
         return
-    if "<" in text or "[INST" in text:
+    # Substring tests (memchr speed) decide which regexes run; each is computed once.
+    lt = "<" in text
+    lb = "[" in text
+    if lt or (lb and "[INST" in text):
         m = _SPECIAL.search(text)
         if m:
             sink.add("DP301", f"reserved token {m.group(0)!r} in the text; the provider rejects it and it would "
                      "break the chat template. Remove it or spell it differently", pointer)
-    if "{{" in text or "[" in text or "<" in text:
+    if lt or lb or "{{" in text:
         m = _PLACEHOLDER.search(text)
         if m:
             sink.add("DP302", f"unfilled template placeholder {m.group(0)!r}; fill it in", pointer)
@@ -114,19 +124,23 @@ def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_call
             _check_numbers(text, sink, pointer)
         if ctl is not None:
             sink.add("DP308", f"control character U+{ord(ctl):04X} in the text; remove it", pointer)
-    if _SECRET_HINT.search(text):
+    # Every secret pattern holds one of these literals ("_" covers gh?_, github_pat_ and _live_):
+    # eight substring tests cost less than half of the hint regex's scan, which then confirms.
+    if ("_" in text or "sk-" in text or "xox" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text
+            or "AIza" in text or "PRIVATE KEY" in text) and _SECRET_HINT.search(text):
         for label, rx in _SECRETS:
             m = rx.search(text)
             if m:
                 sink.add("DP305", f"{label} {mask_secret(m.group(0))} in the text; revoke it and remove it "
                          "(`dataprep fix` masks it)", pointer)
-    if "Ã" in text or "Â" in text or "â€" in text:
-        m = _MOJIBAKE.search(text)
-        if m:
-            sink.add("DP308", f"mojibake {m.group(0)!r}: UTF-8 text decoded as Latin-1/CP1252 somewhere upstream; "
-                     "re-decode the source", pointer)
-    if "\ufffd" in text:
-        sink.add("DP308", "U+FFFD replacement character: bytes were lost in a bad decode upstream", pointer)
+    if not text.isascii():  # O(1) in CPython: mojibake and U+FFFD need non-ASCII characters
+        if "Ã" in text or "Â" in text or "â€" in text:
+            m = _MOJIBAKE.search(text)
+            if m:
+                sink.add("DP308", f"mojibake {m.group(0)!r}: UTF-8 text decoded as Latin-1/CP1252 somewhere "
+                         "upstream; re-decode the source", pointer)
+        if "\ufffd" in text:
+            sink.add("DP308", "U+FFFD replacement character: bytes were lost in a bad decode upstream", pointer)
     if assistant:
         _check_assistant_text(text, sink, pointer)
 
@@ -138,7 +152,7 @@ def _check_numbers(text: str, sink: Sink, pointer: str) -> None:
             sink.add("DP304", f"payment card number {mask_pii('card', digits)} (passes the Luhn check); remove it",
                      pointer)
             return
-    m = _PHONE.search(text)
+    m = _PHONE.search(text) if _PHONE_NEED.search(text) else None
     if m and sum(c.isdigit() for c in m.group(0)) >= 9:
         sink.add("DP304", f"phone number {mask_pii('phone', m.group(0))}; remove or pseudonymise it", pointer)
         return
@@ -151,7 +165,7 @@ def _check_numbers(text: str, sink: Sink, pointer: str) -> None:
             sink.add("DP304", f"public IP address {m.group(0)}; remove or replace with a documentation address "
                      "(192.0.2.0/24)", pointer)
             return
-    for m in _IBAN.finditer(text):
+    for m in _IBAN.finditer(text) if _IBAN_NEED.search(text) else ():
         if _iban_ok(m.group(0)):
             sink.add("DP304", f"IBAN {mask_pii('iban', m.group(0).replace(' ', ''))}; remove it", pointer)
             return

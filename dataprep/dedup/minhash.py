@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -88,17 +87,34 @@ class MinHashConfig:
 DEFAULT_CONFIG = MinHashConfig()
 
 
-@lru_cache(maxsize=16)
+# (num_perm, seed) -> (a, b). A dict rather than lru_cache so that a process can be handed the
+# parameters another one computed (``preload_permutations``): importing datasketch costs ~0.4 s
+# (it pulls in scipy), which every scan worker would otherwise pay at start-up.
+_PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def permutations(num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's own ``affine32`` permutation parameters (a, b), each uint32 of length num_perm."""
-    from datasketch import MinHash
+    key = (int(num_perm), int(seed))
+    p = _PERMUTATIONS.get(key)
+    if p is None:
+        from datasketch import MinHash
 
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-    a = np.ascontiguousarray(a, dtype=np.uint32)
-    b = np.ascontiguousarray(b, dtype=np.uint32)
-    a.setflags(write=False)
-    b.setflags(write=False)
-    return a, b
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+        p = _PERMUTATIONS[key] = _frozen(a), _frozen(b)
+    return p
+
+
+def preload_permutations(table: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]) -> None:
+    """Seed ``permutations`` with parameters read from datasketch in another process."""
+    for key, (a, b) in table.items():
+        _PERMUTATIONS[(int(key[0]), int(key[1]))] = _frozen(a), _frozen(b)
+
+
+def _frozen(x) -> np.ndarray:
+    x = np.array(x, dtype=np.uint32)  # a private copy: the cached arrays are shared read-only
+    x.setflags(write=False)
+    return x
 
 
 def fmix32_np(h: np.ndarray) -> np.ndarray:

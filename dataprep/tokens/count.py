@@ -132,6 +132,11 @@ _TOOLS_CACHE_MAX = 1024
 # Token counts of role strings, per encoder.
 _SHORT_CACHES: dict[Any, dict[str, int]] = {}
 _SHORT_CACHE_MAX = 256
+# Token counts of system/developer contents, per encoder: a file has a few system prompts
+# repeated on most lines (one dict lookup instead of a tokenizer call). Bounded; cleared when full.
+_SYSTEM_CACHES: dict[Any, dict[str, int]] = {}
+_SYSTEM_CACHE_MAX = 4096
+_SYSTEM_TEXT_MAX = 1 << 16  # longer texts are not kept (memory), only counted
 
 
 def _dumps(value: Any) -> str:
@@ -211,12 +216,33 @@ def _short_cache(enc: TextEncoder) -> dict[str, int]:
     return cache
 
 
+def _system_cache(enc: TextEncoder) -> dict[str, int]:
+    key = getattr(enc, "name", None) or id(enc)
+    cache = _SYSTEM_CACHES.get(key)
+    if cache is None:
+        cache = _SYSTEM_CACHES[key] = {}
+    return cache
+
+
+def _system_tokens(text: str, encode, cache: dict[str, int]) -> int:
+    t = cache.get(text)
+    if t is None:
+        t = len(encode(text))
+        if len(text) <= _SYSTEM_TEXT_MAX:
+            if len(cache) >= _SYSTEM_CACHE_MAX:
+                cache.clear()
+            cache[text] = t
+    return t
+
+
 def _message(
-    msg: dict, encode, f: Formula, counts: TokenCounts, short: dict[str, int]
+    msg: dict, role: Any, encode, f: Formula, counts: TokenCounts, short: dict[str, int], system: dict[str, int]
 ) -> tuple[int, int]:
     """(tokens the message adds, of which content + tool calls)."""
     n = f.per_message
     body = 0
+    if role != "system" and role != "developer":
+        system = None  # only system prompts repeat enough to be worth remembering
     if f.count_all_strings:
         for key, value in msg.items():
             if type(value) is str:
@@ -226,6 +252,8 @@ def _message(
                         t = len(encode(value))
                         if len(short) < _SHORT_CACHE_MAX:
                             short[value] = t
+                elif key == "content" and system is not None:
+                    t = _system_tokens(value, encode, system)
                 else:
                     t = len(encode(value))
                 n += t
@@ -246,7 +274,11 @@ def _message(
             if key == "name":
                 n += f.per_name
     else:
-        body = _content_tokens(msg.get("content"), encode, counts)
+        content = msg.get("content")
+        if system is not None and type(content) is str:
+            body = _system_tokens(content, encode, system)
+        else:
+            body = _content_tokens(content, encode, counts)
         calls = msg.get("tool_calls")
         if calls is not None:
             body += _tool_calls_tokens(calls, encode)
@@ -267,6 +299,7 @@ def _add_messages(
     slots: list[int],
     trainable: bool,
     short: dict[str, int],
+    system: dict[str, int],
 ) -> None:
     if type(msgs) is not list:
         return
@@ -274,8 +307,8 @@ def _add_messages(
         if type(msg) is not dict:
             continue
         counts.n_messages += 1
-        n, body = _message(msg, encode, f, counts, short)
         role = msg.get("role")
+        n, body = _message(msg, role, encode, f, counts, short, system)
         slot = _ROLE_SLOT.get(role, 4) if type(role) is str else 4
         slots[slot] += n
         if trainable and role == "assistant" and msg.get("weight", 1) != 0:
@@ -295,22 +328,23 @@ def count_example(example: Any, enc: TextEncoder, formula: Formula | None = None
     if type(example) is not dict:
         return counts
     short = _short_cache(enc)
+    system = _system_cache(enc)
     slots = [0, 0, 0, 0, 0]
     msgs = example.get("messages")
     tool_src: dict = example
     if msgs is not None:
-        _add_messages(msgs, encode, f, counts, slots, True, short)
+        _add_messages(msgs, encode, f, counts, slots, True, short, system)
     else:
         inp = example.get("input")
         if type(inp) is dict and ("preferred_output" in example or "messages" in inp):
             tool_src = inp
-            _add_messages(inp.get("messages"), encode, f, counts, slots, False, short)
-            _add_messages(example.get("preferred_output"), encode, f, counts, slots, True, short)
+            _add_messages(inp.get("messages"), encode, f, counts, slots, False, short, system)
+            _add_messages(example.get("preferred_output"), encode, f, counts, slots, True, short, system)
             rejected = example.get("non_preferred_output")
             if type(rejected) is list:
                 scratch = TokenCounts()
                 rslots = [0, 0, 0, 0, 0]
-                _add_messages(rejected, encode, f, scratch, rslots, False, short)
+                _add_messages(rejected, encode, f, scratch, rslots, False, short, system)
                 counts.rejected = sum(rslots)
     tools_n = 0
     for key in ("tools", "functions"):

@@ -65,14 +65,6 @@ def assessment(profile, preset, jobs: int):
     return assess(profile, preset, jobs=jobs)
 
 
-def tier_ladder() -> list[dict]:
-    try:
-        from dataprep.gate.verdict import tier_ladder as ladder
-    except ImportError:
-        return []
-    return ladder()
-
-
 def language_sample(dataset, jobs: int = 1) -> tuple[dict[int, str], int]:
     """{0-based line: example language} over the diversity report's sample of examples."""
     from dataprep.diversity.language import detect_sample, sample_indices

@@ -2,9 +2,9 @@
 
 It opens at once: a line index (numpy over an mmap, in a worker thread) feeds the examples list
 chunk by chunk, so the first screen is drawn after the first megabyte whatever the file's size.
-The Profile (``scan``, cached when the file is unchanged) loads in another worker; the tabs fill
-in as the scan and then the gate's assessment arrive. The input is never written: exports go to
-new files.
+Once that screen is up, the Profile (``scan``, cached when the file is unchanged) and the gate's
+assessment run in a child process (:mod:`dataprep.tui.loader`) and the tabs fill in as each
+result arrives. The input is never written: exports go to new files.
 """
 
 from __future__ import annotations
@@ -362,6 +362,17 @@ class DataprepApp(App):
     def search(self, f: Filter, lines: np.ndarray, keep: int | None) -> None:
         worker = get_current_worker()
         last = [0.0]
+        if not self.dataset.index.done:  # search the whole file, not the part indexed so far
+            self._safe_call(self._set_status, "search", "search waits for the line index…")
+            while not self.dataset.index.done:
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.05)
+            try:
+                lines = candidates(self.dataset, f)
+            except FilterError as e:
+                self._safe_call(self.notify, str(e), severity="warning")
+                return
 
         def progress(done: int, total: int, hits: int) -> None:
             now = time.monotonic()
@@ -633,10 +644,14 @@ def finish(code: int) -> None:
     in our own worker processes and skip the interpreter's slow teardown (the scan libraries' thread
     pools take seconds), so quitting is instant even while a huge file is being scanned."""
     import multiprocessing
+    import multiprocessing.util
     import sys
 
     for child in multiprocessing.active_children():
         child.terminate()
+    # unlink our queue's semaphores (os._exit skips it; the resource tracker would warn on the
+    # terminal); priority >= 0 leaves out the queue's join of its feeder thread, which could block
+    multiprocessing.util._run_finalizers(0)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

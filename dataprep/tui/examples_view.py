@@ -117,6 +117,7 @@ class ExamplesList(ScrollView, can_focus=True):
         self.cursor = 0
         self._cache: OrderedDict = OrderedDict()
         self._posted: int | None = -1
+        self._follow_end = False
         # perf_counter of the first row rendered, and (line, time) of the latest: for benchmarks
         self.first_paint: float | None = None
         self.last_paint: tuple[int, float] | None = None
@@ -134,6 +135,9 @@ class ExamplesList(ScrollView, can_focus=True):
     def refresh_count(self) -> None:
         """Call when the index grew or the filter changed."""
         self.virtual_size = Size(self.size.width, self.count)
+        if self._follow_end:  # G before the index was complete: keep going to the real end
+            self.move_to(self.count - 1)
+            self._follow_end = not self.dataset.index.done
         if self.count and self._posted == -1:
             self._post()
         self.refresh()
@@ -142,6 +146,7 @@ class ExamplesList(ScrollView, can_focus=True):
         """Show only ``rows`` (0-based lines, ascending), or every line with None."""
         self.rows = rows
         self._cache.clear()
+        self._follow_end = False
         self.cursor = 0
         if keep_line is not None:
             row = self.row_of(keep_line)
@@ -181,6 +186,8 @@ class ExamplesList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(line))
 
     def move_to(self, row: int) -> None:
+        if row != self.count - 1:
+            self._follow_end = False
         n = self.count
         if not n:
             return
@@ -225,6 +232,7 @@ class ExamplesList(ScrollView, can_focus=True):
         self.move_to(0)
 
     def action_last(self) -> None:
+        self._follow_end = self.rows is None and not self.dataset.index.done
         self.move_to(self.count - 1)
 
     def on_click(self, event: events.Click) -> None:

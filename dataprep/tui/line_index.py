@@ -166,6 +166,15 @@ class LineIndex:
             b = min(b, a + limit)
         return self._mm[a:b] if self._mm is not None else b""
 
+    def lines_at(self, offsets: np.ndarray) -> np.ndarray:
+        """0-based line of each byte offset."""
+        starts = self._starts[: len(self)]
+        return np.searchsorted(starts, np.asarray(offsets, dtype=np.uint64), side="right").astype(np.int64) - 1
+
+    def buffer(self):
+        """The mapped bytes (for C-speed scans such as a regex over the whole file), or b""."""
+        return self._mm if self._mm is not None else b""
+
     def length(self, i: int) -> int:
         a, b = self.span(i)
         return b - a

@@ -38,7 +38,7 @@ def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses:
     model = analysis.preset_model(preset)
     try:
         prof = scan(path, jobs=jobs, cache=cache, model=model)
-    except OSError as e:  # scan promises a DP100 profile for unreadable input; keep that promise here too
+    except (OSError, EOFError) as e:  # scan promises a DP100 profile for unreadable input; keep it here too
         from dataprep.scan import ScanOptions, _unreadable
 
         prof = _unreadable(path, f"read failed: {e}", ScanOptions(model=model))

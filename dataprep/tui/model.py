@@ -39,14 +39,11 @@ class RowInfo:
 class Analysis:
     """Results that arrive after the scan (each None until computed)."""
 
-    tokens: object | None = None  # TokensReport-like: .estimate, .lines, .tokens
-    costs: list[dict] | None = None
     dedup: object | None = None  # DedupResult over example rows
     dedup_rows: np.ndarray | None = None  # 0-based line index of each dedup document
-    diversity: dict | None = None
     languages: dict[int, str] = field(default_factory=dict)  # 0-based line -> example language (sample)
     language_sample: int = 0
-    tier: dict | None = None
+    tier: dict | None = None  # the assessment's volume section
     notes: list[str] = field(default_factory=list)  # what could not be computed, and why
 
 

@@ -199,12 +199,47 @@ def line_matches(ds: Dataset, i: int, rx: re.Pattern, role: str | None, literal:
     return any(rx.search(t) for t in message_texts(rec, role))
 
 
+def literal_lines(ds: Dataset, literal: bytes, ignore_case: bool, *, chunk: int = 16 << 20,
+                  cancelled: Callable[[], bool] | None = None) -> np.ndarray | None:
+    """Lines whose raw bytes contain ``literal`` (ASCII): ``bytes.find`` over the mapped file,
+    chunk by chunk, on a lower-cased copy of the chunk when the case is ignored."""
+    buf = ds.index.buffer()
+    size = len(buf)
+    lit = literal.lower() if ignore_case else literal
+    found: list[np.ndarray] = []
+    pos = 0
+    while pos < size:
+        if cancelled and cancelled():
+            return None
+        end = min(size, pos + chunk)
+        # read a little past the end: a match may straddle it; keep matches that start before it
+        block = buf[pos: min(size, end + len(lit) - 1)]
+        if ignore_case:
+            block = block.lower()
+        offs = []
+        k = block.find(lit)
+        while 0 <= k < end - pos:
+            offs.append(pos + k)
+            k = block.find(lit, k + 1)
+        if offs:
+            found.append(ds.index.lines_at(np.asarray(offs, dtype=np.uint64)))
+        pos = end
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(found))
+
+
 def run_search(ds: Dataset, f: Filter, lines: np.ndarray, *,
                progress: Callable[[int, int, int], None] | None = None,
                cancelled: Callable[[], bool] | None = None, batch: int = 20_000) -> np.ndarray | None:
     """The lines among ``lines`` whose message text matches ``f.regex`` (None when cancelled)."""
     rx = compile_regex(f.regex or "")
     literal = _literal(f.regex or "")
+    if literal is not None and ds.index.done:
+        hits0 = literal_lines(ds, literal, bool(rx.flags & re.IGNORECASE), cancelled=cancelled)
+        if hits0 is None:
+            return None
+        lines = np.intersect1d(lines, hits0)  # only these can match; each is still checked below
     hits: list[int] = []
     total = len(lines)
     for k in range(0, total, batch):
