@@ -444,7 +444,7 @@ def dedup(
     import orjson
     from rich.console import Console
 
-    from dataprep.dedup.analyze import analyze, route_lines, summary_renderables
+    from dataprep.dedup.analyze import route_lines, summary_renderables
     from dataprep.dedup.index import IndexUnusable, LocalIndex, RedisIndex
     from dataprep.gate.formats import render
     from dataprep.validate import FileReport, ValidationResult
@@ -757,7 +757,6 @@ def audit(
     """
     import orjson
 
-    from dataprep.audit import audit as run_audit
     from dataprep.audit import renderables
     from dataprep.gate.presets import PresetError
 
@@ -1001,6 +1000,8 @@ def scan(
         _err(f"error: {prof.findings[0].message}")
         raise typer.Exit(2)
     d = profile_summary(prof, EngineName(engine).value)
+    if path == "-":  # name stdin as the user did, not by its spool file
+        d["path"] = "-"
     if as_json:
         sys.stdout.write(orjson.dumps(d, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

@@ -86,7 +86,10 @@ class FileState:
         self.records += 1
         self.valid += out.valid
         if out.record is not NOTHING:
-            self.format_lines.setdefault(out.format, array("q")).append(line.number)
+            arr = self.format_lines.get(out.format)
+            if arr is None:  # not setdefault: that would build an array for every line
+                arr = self.format_lines[out.format] = array("q")
+            arr.append(line.number)
 
     def merge(self, other: "FileState") -> None:
         self.lines += other.lines

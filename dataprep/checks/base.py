@@ -26,6 +26,8 @@ class Sink:
 
     @property
     def has_error(self) -> bool:
+        if not self.findings:  # most lines: skip building a generator
+            return False
         return any(f.severity is Severity.ERROR for f in self.findings)
 
 

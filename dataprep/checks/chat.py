@@ -10,7 +10,7 @@ import re
 import orjson
 
 from dataprep.checks.base import Sink, pointer_escape, short, type_name
-from dataprep.checks.content import check_text
+from dataprep.checks.content import check_repeated_text, check_text
 from dataprep.schema.limits import provider_limits
 
 CHAT_TOP_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
@@ -165,7 +165,7 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
             continue
         role = m.get("role")
         is_assistant = role == "assistant"
-        if role not in ROLES:
+        if type(role) is not str or role not in ROLES:  # a list or object role is unhashable
             if role is None:
                 sink.add("DP203", f"message {i} has no role", f"{base}/{i}/role" if "role" in m else f"{base}/{i}")
             else:
@@ -210,7 +210,10 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
         c = m.get("content")
         if type(c) is str:
             if content:
-                check_text(c, sink, f"{base}/{i}/content", assistant=is_assistant, has_calls=has_calls)
+                if role == "system" or role == "developer":  # the same few prompts on most lines
+                    check_repeated_text(c, sink, f"{base}/{i}/content", has_calls=has_calls)
+                else:
+                    check_text(c, sink, f"{base}/{i}/content", assistant=is_assistant, has_calls=has_calls)
         elif c is None:
             if not (is_assistant and (has_calls or isinstance(m.get("refusal"), str))):
                 sink.add("DP206", f"message {i} ({short(role)}) has no content" +
@@ -339,4 +342,5 @@ def role_pattern(msgs) -> str:
     """``s,u,a,u,a``: one letter per message (``?`` for anything unrecognised)."""
     if not isinstance(msgs, list):
         return ""
-    return ",".join(ROLE_LETTER.get(m.get("role"), "?") if isinstance(m, dict) else "?" for m in msgs)
+    return ",".join(ROLE_LETTER.get(m.get("role"), "?") if isinstance(m, dict) and isinstance(m.get("role"), str)
+                    else "?" for m in msgs)

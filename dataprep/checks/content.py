@@ -145,6 +145,42 @@ def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_call
         _check_assistant_text(text, sink, pointer)
 
 
+class _Recorder:
+    """Stands in for a Sink while one text's findings are computed for the cache below."""
+
+    __slots__ = ("items",)
+
+    def __init__(self):
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, rule: str, message: str, pointer: str | None = None) -> None:
+        self.items.append((rule, message))
+
+
+# (text, has_calls) -> the (rule, message) pairs check_text gives a non-assistant text. System
+# prompts recur on most lines of a file; their findings are computed once and replayed (the
+# messages never name the pointer). Bounded; cleared when full.
+_REPEATED: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
+_REPEATED_MAX = 4096
+_REPEATED_TEXT_MAX = 1 << 16  # longer texts are checked every time, not kept
+
+
+def check_repeated_text(text: str, sink: Sink, pointer: str, *, has_calls: bool = False) -> None:
+    """``check_text(..., assistant=False)`` for texts that recur across lines (system prompts)."""
+    key = (text, has_calls)
+    found = _REPEATED.get(key)
+    if found is None:
+        rec = _Recorder()
+        check_text(text, rec, pointer, assistant=False, has_calls=has_calls)  # type: ignore[arg-type]
+        found = tuple(rec.items)
+        if len(text) <= _REPEATED_TEXT_MAX:
+            if len(_REPEATED) >= _REPEATED_MAX:
+                _REPEATED.clear()
+            _REPEATED[key] = found
+    for rule, message in found:
+        sink.add(rule, message, pointer)
+
+
 def _check_numbers(text: str, sink: Sink, pointer: str) -> None:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))

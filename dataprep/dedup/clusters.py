@@ -192,7 +192,15 @@ def find_duplicates(
         edge_j.append(cj[ok])
         edge_s.append(sim[ok])
     ei, ej, es = np.concatenate(edge_i), np.concatenate(edge_j), np.concatenate(edge_s)
+    return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand)
 
+
+def clusters_from_edges(n: int, rep_of: np.ndarray, ei: np.ndarray, ej: np.ndarray, es: np.ndarray,
+                        scores: np.ndarray | None, config: MinHashConfig, n_cand: int) -> DedupResult:
+    """Union-find over verified edges (exact and near) -> clusters, kept documents, kinds.
+
+    Shared by the local path above and the Ray engine, which finds its edges distributed.
+    """
     uf = UnionFind(n)
     if len(ei):
         uf.union(ei, ej)

@@ -344,12 +344,22 @@ def _to_cluster(prof: Profile, blocks: list | None = None, counts: list[int] | N
     return ClusterProfile(**kw, remote=ClusterSignatures(blocks, starts, num_perm))
 
 
+def _shard_size(size: int | None, shard_bytes: int, workers: int) -> int:
+    """The local parallel scan's shard size for ``workers`` (enough shards to balance them)."""
+    S = _scan_mod()
+    if size and workers > 1 and hasattr(S, "parallel_shard_bytes") and shard_bytes == S.SHARD_BYTES:
+        return S.parallel_shard_bytes(size, workers)
+    return shard_bytes
+
+
 def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, split: bool = False,
-                shard_bytes: int | None = None, inflight: int = 4, inline_single: bool = False) -> Profile:
+                shard_bytes: int | None = None, inflight: int = 4, inline_single: bool = False,
+                workers: int = 1) -> Profile:
     """``dataprep.scan.scan`` with its shards as Ray tasks (the module doc says how).
 
     ``split``: keep the signatures in the cluster (returns a ClusterProfile). ``inflight``: blocks
     of compressed input read ahead. ``inline_single``: a one-shard file is scanned in this process.
+    ``workers``: the cluster's CPUs, for the shard size.
     """
     from dataprep import cache as profile_cache
     from dataprep.io.reader import BOM, InputError, open_binary
@@ -357,9 +367,11 @@ def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, 
 
     S = _scan_mod()
     shard_bytes = shard_bytes or S.SHARD_BYTES
+    if path == "-" and hasattr(S, "_spool_stdin"):
+        path = S._spool_stdin()  # as the local scan: analyses re-read lines by offset
     t0 = time.perf_counter()
     if is_uri(path):
-        return _scan_uri(path, opts, progress, split, shard_bytes, inflight, t0)
+        return _scan_uri(path, opts, progress, split, shard_bytes, inflight, t0, workers)
     key = None
     if cache and path != "-":
         key = profile_cache.key_for(path, opts)
@@ -380,16 +392,16 @@ def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, 
             pass
         plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
     with stream:
-        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-        if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
-            rep = validate_file(path)
-            if rep.findings and rep.findings[0].rule == "DP103":
-                return S._from_report(path, rep, size, opts)
-        expected = S.sniff_format(head)
         bar = S._Progress(size, enabled=progress)
-        try:
+        try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
+            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+            if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
+                rep = validate_file(path)
+                if rep.findings and rep.findings[0].rule == "DP103":
+                    return S._from_report(path, rep, size, opts)
+            expected = S.sniff_format(head)
             if plain and size:
-                ranges = S.shard_ranges(path, size, shard_bytes)
+                ranges = S.shard_ranges(path, size, _shard_size(size, shard_bytes, workers))
                 if inline_single and len(ranges) == 1:
                     outs = [_split(S._scan_range(path, 0, size, expected, opts), split)]
                 else:
@@ -472,7 +484,7 @@ def _run_blocks(blocks, path, expected, opts, split, bar, inflight) -> list:
     return outs
 
 
-def _scan_uri(uri, opts, progress, split, shard_bytes, inflight, t0) -> Profile:
+def _scan_uri(uri, opts, progress, split, shard_bytes, inflight, t0, workers=1) -> Profile:
     from dataprep.io.reader import compression_of
 
     S = _scan_mod()
@@ -490,7 +502,7 @@ def _scan_uri(uri, opts, progress, split, shard_bytes, inflight, t0) -> Profile:
             head = f.read_at(min(size, 1 << 16), 0) if size else b""
             kind = compression_of(head[:8])
             if kind is None:
-                ranges = uri_shard_ranges(f, size, shard_bytes)
+                ranges = uri_shard_ranges(f, size, _shard_size(size, shard_bytes, workers))
     except (OSError, ValueError) as e:  # no credentials, unknown scheme, unreachable endpoint
         return S._unreadable(uri, f"cannot open: {e}", opts)
     if kind is not None and kind not in ("gzip", "zstd"):
@@ -553,7 +565,7 @@ def distributed_duplicates(sigs: ClusterSignatures, exact: np.ndarray, config, *
     count); ``sigs`` stay in the cluster. ``partitions``: (band, hash) and pair partitions.
     """
     from dataprep.dedup import lsh
-    from dataprep.dedup.clusters import _keep_scores
+    from dataprep.dedup.clusters import _keep_scores, clusters_from_edges
 
     ray = _ray()
     max_bucket = lsh.DEFAULT_MAX_BUCKET if max_bucket is None else max_bucket
@@ -594,55 +606,6 @@ def distributed_duplicates(sigs: ClusterSignatures, exact: np.ndarray, config, *
             n_cand += int(c)
     ei, ej, es = np.concatenate(edge_i), np.concatenate(edge_j), np.concatenate(edge_s)
     return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand)
-
-
-def clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand):
-    """The tail of ``dedup.clusters.find_duplicates`` (union-find over edges -> DedupResult).
-
-    Kept in step with clusters.py by tests/test_ray.py's equality tests; a shared hook there
-    (``clusters_from_edges``) would remove this copy.
-    """
-    from dataprep.dedup.clusters import EXACT, NEAR, NONE, DedupResult, UnionFind
-
-    uf = UnionFind(n)
-    if len(ei):
-        uf.union(ei, ej)
-    root = uf.roots()
-    size = np.bincount(root, minlength=n)
-    in_cluster = size[root] >= 2
-    cluster_roots = np.flatnonzero(size >= 2)
-    root_to_cluster = np.full(n, -1, dtype=np.int64)
-    root_to_cluster[cluster_roots] = np.arange(len(cluster_roots))
-    cluster_id = np.where(in_cluster, root_to_cluster[root], -1)
-
-    members = np.flatnonzero(in_cluster)
-    mcid = cluster_id[members]
-    order = np.argsort(mcid, kind="stable")
-    members, mcid = members[order], mcid[order]
-    counts = np.bincount(mcid, minlength=len(cluster_roots))
-    offsets = np.zeros(len(cluster_roots) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    if scores is None:
-        kept = members[offsets[:-1]] if len(cluster_roots) else np.zeros(0, dtype=np.int64)
-    else:
-        o = np.lexsort((members, -scores[members].astype(np.float64), mcid))
-        kept = members[o][offsets[:-1]]
-    kept = kept.astype(np.int64)
-    similarity = np.ones(len(cluster_roots), dtype=np.float32)
-    if len(ei):
-        np.minimum.at(similarity, cluster_id[ei], es)
-    is_kept = ~in_cluster
-    is_kept[kept] = True
-    dup_kind = np.zeros(n, dtype=np.uint8)
-    if len(members):
-        k_of = kept[mcid]
-        group_rep = np.where(rep_of[k_of] == rep_of[members], k_of, rep_of[members])
-        kind = np.where(members == group_rep, NEAR, EXACT).astype(np.uint8)
-        kind[members == k_of] = NONE
-        dup_kind[members] = kind
-    return DedupResult(cluster_id=cluster_id, is_kept=is_kept, dup_kind=dup_kind, cluster_offsets=offsets,
-                       cluster_members=members, cluster_kept=kept, cluster_similarity=similarity,
-                       params=config.as_dict(), candidate_pairs=n_cand)
 
 
 # --------------------------------------------------------------------------------------------- audit
@@ -697,6 +660,26 @@ def _assess_path(path, preset, cache, against, shard_bytes):
 
 # --------------------------------------------------------------------------------------------- engine
 
+# Seconds to wait for a TCP connection to --ray-address: ray.init itself retries for minutes.
+_CONNECT_TIMEOUT_S = 5
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a cluster address nothing listens on (``auto`` is left to ray.init)."""
+    import socket
+
+    from . import EngineError
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=_CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise EngineError(f"cannot reach a Ray cluster at {address}: {e.strerror or e}") from None
+
+
 class RayEngine:
     """Runs scan, dedup and audit on a Ray cluster (joined with ``address``) or a local instance."""
 
@@ -716,14 +699,18 @@ class RayEngine:
         ray = _ray()
         if ray.is_initialized():  # the caller's own session: use it, leave it running
             return self
+        if self.address:
+            _check_reachable(self.address)
         try:
+            # One polars thread per task, as the local pool: the tasks already fill the cores.
+            env = {"env_vars": {"POLARS_MAX_THREADS": "1"}}
             if self.address:
-                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING, runtime_env=env)
             else:
                 from dataprep.scan import default_jobs
 
                 ray.init(address="local", num_cpus=self.num_cpus or default_jobs(), include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.WARNING)
+                         log_to_driver=False, logging_level=logging.WARNING, runtime_env=env)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
             raise EngineError(f"cannot start Ray{' at ' + self.address if self.address else ''}: {e}") from None
         self._started = True
@@ -762,8 +749,9 @@ class RayEngine:
         if signatures not in ("driver", "cluster"):
             raise ValueError("signatures is driver or cluster")
         opts = options or ScanOptions(**option_kw)
+        cpus = self.cpus
         return scan_on_ray(path, opts, cache=cache, progress=progress, split=signatures == "cluster",
-                           inflight=2 * self.cpus)
+                           inflight=2 * cpus, workers=cpus)
 
     # dedup ------------------------------------------------------------------------------------
     def _partitions(self, profile) -> int:
@@ -919,5 +907,5 @@ class RayEngine:
         return AuditResult([results[f] for f in order], p, time.perf_counter() - t0, jobs or self.cpus)
 
 
-__all__ = ["ClusterProfile", "ClusterSignatures", "RayEngine", "clusters_from_edges", "distributed_duplicates",
+__all__ = ["ClusterProfile", "ClusterSignatures", "RayEngine", "distributed_duplicates",
            "download", "is_uri", "scan_on_ray", "uri_shard_ranges"]
