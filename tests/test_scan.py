@@ -128,3 +128,14 @@ def test_corrupt_or_truncated_compressed_input_is_dp100(tmp_path, blob):
     p.write_bytes(blob)
     prof = scan(str(p), jobs=1)
     assert not prof.readable and [f.rule for f in prof.findings] == ["DP100"]
+
+
+def test_repeated_system_prompt_findings_point_at_every_line(tmp_path):
+    # The scan caches findings of repeated system prompts; each line must still get its own.
+    rec = {"messages": [{"role": "system", "content": "Reach us at help@example.com any time."},
+                        {"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]}
+    p = tmp_path / "sys.jsonl"
+    p.write_text("".join(json.dumps(rec) + "\n" for _ in range(12)))
+    prof = scan(str(p), jobs=1, cache=False)
+    hits = [(f.line, f.pointer) for f in prof.findings if f.rule == "DP304"]
+    assert hits == [(i, "/messages/0/content") for i in range(1, 13)]

@@ -221,6 +221,8 @@ def test_truncated_gzip_is_a_finding_not_a_traceback(tmp_path):
     (b'{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "```python\\nprint(1)"}]}', "DP306"),
     (b'{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "Bad \\u0007 bell."}]}', "DP308"),
     (b'{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "ok.", "weight": true}]}', "DP210"),
+    (b'{"messages": [{"role": ["user"], "content": "x"}, {"role": "assistant", "content": "ok."}]}', "DP204"),
+    (b'{"messages": [{"role": {"r": 1}, "content": "x"}, {"role": "assistant", "content": "ok."}]}', "DP204"),
 ])
 def test_single_line_rules(tmp_path, line, rule):
     p = tmp_path / "one.jsonl"

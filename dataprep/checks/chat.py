@@ -29,15 +29,17 @@ ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "
 
 def check_chat(rec: dict, sink: Sink, content: bool = True) -> None:
     """Every structural and content rule of one OpenAI chat SFT example."""
-    for k in rec:
-        if k not in CHAT_TOP_KEYS:
-            hint = " (weight belongs on assistant messages)" if k == "weight" else ""
-            sink.add("DP201", f"unknown top-level key {short(k)!r}{hint}; allowed: messages, tools, "
-                     "parallel_tool_calls, functions", f"/{pointer_escape(k)}")
+    if not CHAT_TOP_KEYS.issuperset(rec):  # one C call for the usual clean line
+        for k in rec:
+            if k not in CHAT_TOP_KEYS:
+                hint = " (weight belongs on assistant messages)" if k == "weight" else ""
+                sink.add("DP201", f"unknown top-level key {short(k)!r}{hint}; allowed: messages, tools, "
+                         "parallel_tool_calls, functions", f"/{pointer_escape(k)}")
     ptc = rec.get("parallel_tool_calls")
     if ptc is not None and not isinstance(ptc, bool):
         sink.add("DP201", f"parallel_tool_calls must be true or false, not {type_name(ptc)}", "/parallel_tool_calls")
-    defined = _check_tool_definitions(rec, sink, "")
+    # Without either key the definitions check has nothing to say and returns None.
+    defined = _check_tool_definitions(rec, sink, "") if "tools" in rec or "functions" in rec else None
     msgs = rec.get("messages")
     if not isinstance(msgs, list) or not msgs:
         what = "missing" if msgs is None and "messages" not in rec else (
@@ -223,22 +225,24 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
         else:
             sink.add("DP207", f"content must be a string or a list of parts, not {type_name(c)}",
                      f"{base}/{i}/content")
-        # turn order
-        if role == "system" or role == "developer":
+        # turn order (the assistant and user turns, by far the most common, are tested first)
+        if is_assistant:
+            seen_non_system = True
+            assistants += 1
+            last_assistant = i
+        elif role == "user":
+            seen_non_system = True
+            if prev_role == "user":
+                sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between",
+                         f"{base}/{i}/role")
+        elif role == "system" or role == "developer":
             if seen_non_system:
                 sink.add("DP215", f"{role} message at position {i} after the conversation started; put it first",
                          f"{base}/{i}/role")
         elif role is not None:
             seen_non_system = True
-            if role == "user":
-                if prev_role == "user":
-                    sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between",
-                             f"{base}/{i}/role")
-            elif (role == "tool" or role == "function") and not (prev_had_calls or prev_role in ("tool", "function")):
+            if (role == "tool" or role == "function") and not (prev_had_calls or prev_role in ("tool", "function")):
                 sink.add("DP215", f"{role} message not right after an assistant tool call", f"{base}/{i}/role")
-        if is_assistant:
-            assistants += 1
-            last_assistant = i
         prev_role, prev_had_calls = role, has_calls and is_assistant
     if images > MAX_IMAGES:
         sink.add("DP216", f"{images} images in one example; at most {MAX_IMAGES} are allowed", base)

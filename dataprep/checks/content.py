@@ -161,8 +161,8 @@ class _Recorder:
 # prompts recur on most lines of a file; their findings are computed once and replayed (the
 # messages never name the pointer). Bounded; cleared when full.
 _REPEATED: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
-_REPEATED_MAX = 4096
-_REPEATED_TEXT_MAX = 1 << 16  # longer texts are checked every time, not kept
+_REPEATED_MAX = 1024
+_REPEATED_TEXT_MAX = 1 << 14  # longer texts are checked every time, not kept (at most ~16 MB held)
 
 
 def check_repeated_text(text: str, sink: Sink, pointer: str, *, has_calls: bool = False) -> None:

@@ -13,14 +13,13 @@ from dataprep.io.reader import BOM
 # A key is a string followed by optional whitespace and a colon. Counting these in the raw text
 # gives at least the number of keys written (string values can add matches, never remove them).
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')
-_WS_ONLY = re.compile(rb"[ \t\r\n\f\v]*")
 
 # Returned when a line yields no value; ``None`` is a value (the line ``null``).
 NOTHING = object()
 
 
 def is_blank(data: bytes) -> bool:
-    # bytes.strip with these six bytes is _WS_ONLY.fullmatch without a regex call per line
+    # only spaces, tabs, CR, LF, FF, VT: bytes.strip of those six is C speed, no regex call per line
     return not data.strip(b" \t\r\n\f\v")
 
 

@@ -2,8 +2,8 @@
 
 datasketch 2.0's ``affine32`` scheme, for a 32-bit input hash ``x``: pre-mix once with the 32-bit
 MurmurHash3 finaliser, then for each permutation k take ``a_k * fmix32(x) + b_k mod 2^32`` and keep
-the minimum over the document's shingles. The (a, b) parameters are read from datasketch itself
-(``MinHash(num_perm, seed, scheme="affine32").permutations``) so both sides always agree.
+the minimum over the document's shingles. The (a, b) parameters are drawn with datasketch's own
+recipe (see ``permutations``; the tests hold them equal to ``MinHash(...).permutations``).
 
 The bulk path hashes all shingles of a batch into one array, applies the permutations as one
 (num_perm x shingles) matrix per chunk and reduces each document's columns with
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -87,34 +88,23 @@ class MinHashConfig:
 DEFAULT_CONFIG = MinHashConfig()
 
 
-# (num_perm, seed) -> (a, b). A dict rather than lru_cache so that a process can be handed the
-# parameters another one computed (``preload_permutations``): importing datasketch costs ~0.4 s
-# (it pulls in scipy), which every scan worker would otherwise pay at start-up.
-_PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-
+@lru_cache(maxsize=16)
 def permutations(num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own ``affine32`` permutation parameters (a, b), each uint32 of length num_perm."""
-    key = (int(num_perm), int(seed))
-    p = _PERMUTATIONS.get(key)
-    if p is None:
-        from datasketch import MinHash
+    """datasketch's ``affine32`` permutation parameters (a, b), each uint32 of length num_perm.
 
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-        p = _PERMUTATIONS[key] = _frozen(a), _frozen(b)
-    return p
-
-
-def preload_permutations(table: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]) -> None:
-    """Seed ``permutations`` with parameters read from datasketch in another process."""
-    for key, (a, b) in table.items():
-        _PERMUTATIONS[(int(key[0]), int(key[1]))] = _frozen(a), _frozen(b)
-
-
-def _frozen(x) -> np.ndarray:
-    x = np.array(x, dtype=np.uint32)  # a private copy: the cached arrays are shared read-only
-    x.setflags(write=False)
-    return x
+    Drawn with datasketch's own recipe (``MinHash._init_permutations``: numpy's legacy
+    ``RandomState(seed)``, ``a = 2 * randint(0, 2^31) + 1`` for an odd multiplier, then
+    ``b = randint(0, 2^32)``) instead of read from a ``MinHash``: importing datasketch costs
+    ~0.4 s (it pulls in scipy), which every scan and every scan worker would pay at start-up.
+    tests/test_dedup_core.py holds the signatures equal to datasketch's for several
+    (num_perm, seed), so a change of recipe upstream fails there.
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
 
 
 def fmix32_np(h: np.ndarray) -> np.ndarray:

@@ -135,8 +135,8 @@ _SHORT_CACHE_MAX = 256
 # Token counts of system/developer contents, per encoder: a file has a few system prompts
 # repeated on most lines (one dict lookup instead of a tokenizer call). Bounded; cleared when full.
 _SYSTEM_CACHES: dict[Any, dict[str, int]] = {}
-_SYSTEM_CACHE_MAX = 4096
-_SYSTEM_TEXT_MAX = 1 << 16  # longer texts are not kept (memory), only counted
+_SYSTEM_CACHE_MAX = 1024
+_SYSTEM_TEXT_MAX = 1 << 14  # longer texts are counted every time, not kept (at most ~16 MB held)
 
 
 def _dumps(value: Any) -> str:
