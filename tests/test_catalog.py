@@ -175,12 +175,11 @@ def test_examples_are_lines_or_marked_descriptions(rule):
     assert rule.bad != rule.fixed, rule.id
 
 
-@pytest.mark.parametrize("example", JSON_EXAMPLES, ids=_ex_id)
+@pytest.mark.parametrize(
+    "example", [e for e in JSON_EXAMPLES if not (e[1] == "bad" and e[0] in BAD_NOT_CLEAN_JSON)], ids=_ex_id)
 def test_json_examples_parse(example):
-    rid, kind, text = example
-    if kind == "bad" and rid in BAD_NOT_CLEAN_JSON:
-        pytest.skip("deliberately broken JSON or duplicate key")
-    orjson.loads(text)
+    # DP102's and DP104's bad examples are broken on purpose; tests below check they really are.
+    orjson.loads(example[2])
 
 
 def test_broken_examples_really_are_broken():

@@ -441,8 +441,7 @@ SAMPLE_FILES = ["alpaca.json", "alpaca.jsonl", "sharegpt.json", "sharegpt_dpo.js
 @pytest.mark.parametrize("name", SAMPLE_FILES)
 def test_sample_data_converts_clean(tmp_path, name):
     src = SAMPLES / name
-    if not src.exists():
-        pytest.skip(f"sample_data/{name} not generated")
+    assert src.exists(), f"sample_data/{name} is missing: run python sample_data/make_samples.py"
     out = tmp_path / "out.jsonl"
     res = convert(str(src), str(out))
     assert res.written + res.rejected == res.records > 0
@@ -455,8 +454,7 @@ def test_sample_data_converts_clean(tmp_path, name):
 
 def test_sample_text_only_is_all_rejected(tmp_path):
     src = SAMPLES / "text_only.jsonl"
-    if not src.exists():
-        pytest.skip("sample_data/text_only.jsonl not generated")
+    assert src.exists(), "sample_data/text_only.jsonl is missing: run python sample_data/make_samples.py"
     res = convert(str(src), str(tmp_path / "t.jsonl"))
     assert res.written == 0 and res.rejected == res.records > 0
     assert all(r["reason"] == TEXT_REASON for r in read_jsonl(tmp_path / "t.rejects.jsonl"))
