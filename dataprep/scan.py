@@ -622,14 +622,28 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
         findings.extend(sh.findings)
         state.merge(sh.state)
         frames.append(pl.DataFrame(sh.columns, schema=_SCHEMA))
+        sh.columns = None  # the frame holds the data now; free the shard's copy before the next
         systems.update(sh.system_prompts)
         first += sh.lines
     findings.extend(file_level_findings(path, state, size))
     findings.sort(key=lambda f: (f.line, f.rule))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
-    sigs = np.concatenate([s.signatures for s in shards]) if shards else np.zeros((0, opts.minhash.num_perm), np.uint32)
-    exact = np.concatenate([s.exact for s in shards]) if shards else np.zeros(0, np.uint64)
-    text = merge_text_features([s.text for s in shards]) if shards else None
+    frames.clear()
+    # Copy signatures shard by shard into one array, releasing each shard's block as it goes:
+    # np.concatenate would hold both copies (512 MB each at 1M rows) at the peak.
+    n = sum(len(sh.exact) for sh in shards)
+    # Width from the shards: the Ray engine strips signatures (width 0) and keeps them remote.
+    width = shards[0].signatures.shape[1] if shards else opts.minhash.num_perm
+    sigs = np.empty((n, width), np.uint32)
+    exact = np.empty(n, np.uint64)
+    pos = 0
+    for sh in shards:
+        k = len(sh.exact)
+        sigs[pos:pos + k] = sh.signatures
+        exact[pos:pos + k] = sh.exact
+        sh.signatures = sh.exact = None
+        pos += k
+    text = merge_text_features([sh.text for sh in shards]) if shards else None
     return Profile(path, state.format, size, rows, findings, state, sigs, exact, text, systems, opts)
 
 
