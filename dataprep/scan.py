@@ -387,17 +387,9 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
             if hit is not None:
                 return hit
     try:
-        stream = open_binary(path)
+        stream, size, plain = open_input(path)
     except InputError as e:
         return _unreadable(path, e.reason, opts)
-    size = None
-    plain = False
-    if path != "-":
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            pass
-        plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
     with stream:
         try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
             head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
@@ -549,6 +541,23 @@ def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts
                 f.cancel()
             raise
     return out  # type: ignore[return-value]
+
+
+def open_input(path: str):
+    """(stream, size or None, plain) for a scan: ``plain`` files can be cut into byte ranges.
+
+    Raises InputError for anything that cannot be read at all.
+    """
+    stream = open_binary(path)
+    size = None
+    plain = False
+    if path != "-":
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            pass
+        plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
+    return stream, size, plain
 
 
 def _spool_stdin() -> str:

@@ -410,6 +410,18 @@ def leak_findings(leak: Leak, train_path: str, ngram: int) -> list[Finding]:
     return sink.findings
 
 
+def conflict_findings(path: str, confl) -> list:
+    """DP503 on every line of a conflict group after its first (shared by the local and Ray paths)."""
+    cs = Sink(path)
+    for c in confl:
+        first = c.lines[0]
+        for ln in c.lines[1:]:
+            cs.add("DP503", f"same prompt as line {first} with a materially different answer (lowest answer "
+                   f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
+                   f"{'…' if len(c.lines) > 8 else ''})", line=ln)
+    return cs.findings
+
+
 def analyze(
     profile,
     *,
@@ -438,14 +450,7 @@ def analyze(
     confl: list[ConflictLines] = []
     if conflicts:
         confl = _conflicts(profile, ex)
-        cs = Sink(profile.path)
-        for c in confl:
-            first = c.lines[0]
-            for ln in c.lines[1:]:
-                cs.add("DP503", f"same prompt as line {first} with a materially different answer (lowest answer "
-                       f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
-                       f"{'…' if len(c.lines) > 8 else ''})", line=ln)
-        found += cs.findings
+        found += conflict_findings(profile.path, confl)
     leaks = []
     for other in against or ():
         if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import io
 import logging
 import os
 import shutil
@@ -362,7 +361,7 @@ def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, 
     ``workers``: the cluster's CPUs, for the shard size.
     """
     from dataprep import cache as profile_cache
-    from dataprep.io.reader import BOM, InputError, open_binary
+    from dataprep.io.reader import BOM, InputError
     from dataprep.validate import validate_file
 
     S = _scan_mod()
@@ -380,17 +379,9 @@ def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, 
             if hit is not None:
                 return _to_cluster(hit) if split else hit
     try:
-        stream = open_binary(path)
+        stream, size, plain = S.open_input(path)
     except InputError as e:
         return S._unreadable(path, e.reason, opts)
-    size = None
-    plain = False
-    if path != "-":
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            pass
-        plain = type(stream) is io.BufferedReader and getattr(stream, "name", None) == path
     with stream:
         bar = S._Progress(size, enabled=progress)
         try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
@@ -816,14 +807,7 @@ class RayEngine:
         confl = []
         if conflicts:
             confl = A._conflicts(profile, ex)
-            cs = Sink(profile.path)
-            for c in confl:
-                first = c.lines[0]
-                for ln in c.lines[1:]:
-                    cs.add("DP503", f"same prompt as line {first} with a materially different answer (lowest answer "
-                           f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
-                           f"{'…' if len(c.lines) > 8 else ''})", line=ln)
-            found += cs.findings
+            found += A.conflict_findings(profile.path, confl)
         leaks = []
         if against or indexes:
             for p in [profile, *against]:
