@@ -1,7 +1,10 @@
-"""The full scan (parse + validate + tokens + text features + MinHash) against a single-process
-`json.loads` + tiktoken loop doing the same token counting, on the same file, same run.
+"""The scan that `dataprep tokens` runs (parse + validate every rule + count tokens) against a
+single-process `json.loads` + tiktoken loop doing the same token counting, same file, same run.
 
-    python benchmarks/bench_scan.py [--examples 1000000] [--jobs 1 2] [--repeat 3]
+    python benchmarks/bench_scan.py [--examples 1000000] [--jobs 1 2] [--repeat 3] [--full]
+
+``--full`` also times the scan with every optional part (MinHash sketch for dedup, text
+features for diversity), as `audit` and `gate` run it.
 
 Prints wall time, MB/s, the ratio to the baseline, identical-totals check, the speed-up from
 1 to N jobs, and peak RSS (parent + children, from getrusage). ``--repeat N`` keeps the best of
@@ -77,6 +80,7 @@ def main(argv=None) -> None:
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--file")
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs per measurement")
+    ap.add_argument("--full", action="store_true", help="also time the scan with sketch and text features")
     a = ap.parse_args(argv)
     path = Path(a.file or HERE / "data" / f"chat{a.examples}.jsonl")
     if not path.exists():
@@ -88,13 +92,20 @@ def main(argv=None) -> None:
     print(f"  baseline json.loads + tiktoken loop: {t_base:7.2f} s  {mb / t_base:6.1f} MB/s  tokens={base:,}  {load()}")
     times = {}
     for j in a.jobs:
-        times[j], prof = best(a.repeat, lambda: scan(str(path), jobs=j, cache=False))
+        times[j], prof = best(a.repeat, lambda: scan(str(path), jobs=j, cache=False, sketch=False, text=False))
         tot = int(prof.rows["tokens_total"].sum())
+        prof = None  # two profiles alive at once would double the peak RSS reported below
         print(f"  dataprep scan --jobs {j}: {times[j]:7.2f} s  {mb / times[j]:6.1f} MB/s  ratio to baseline "
               f"{t_base / times[j]:5.2f}x  tokens={tot:,} {'(identical)' if tot == base else '(DIFFERENT!)'}  {load()}")
     if len(times) > 1:
         j0, j1 = min(times), max(times)
         print(f"  speed-up {j0} -> {j1} jobs: {times[j0] / times[j1]:.2f}x")
+    if a.full:
+        j = max(a.jobs)
+        t_full, prof = best(a.repeat, lambda: scan(str(path), jobs=j, cache=False))
+        prof = None
+        print(f"  dataprep scan --jobs {j} with sketch + text features (audit/gate): {t_full:7.2f} s  "
+              f"{mb / t_full:6.1f} MB/s  ratio to baseline {t_base / t_full:5.2f}x  {load()}")
     me, kids = rss_mb()
     print(f"  peak RSS: parent {me:.0f} MB, largest child {kids:.0f} MB")
 

@@ -271,7 +271,8 @@ def tokens(
     reports = []
     try:
         for f in files:
-            prof = scan(f, jobs=jobs, cache=not no_cache, progress=not quiet, model=model, tokenizer=tokenizer)
+            prof = scan(f, jobs=jobs, cache=not no_cache, progress=not quiet, model=model, tokenizer=tokenizer,
+                        sketch=False, text=False)  # tokens read neither: skip their cost
             if not prof.readable:
                 _err(f"error: {prof.findings[0].message}")
                 errors.append(f)
@@ -349,7 +350,7 @@ def _dedup_options(compare, threshold, num_perm, ngram, char_shingles):
         if v is not None:
             kw[k] = v
     try:
-        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw))
+        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw), text=False)  # dedup reads no text features
     except ValueError as e:
         _err(f"error: {e}")
         raise typer.Exit(2) from None
@@ -824,7 +825,7 @@ def diversity(
     exp = [x.strip() for x in expected.split(",") if x.strip()] if expected else None
     results = []
     for p in [path] + ([compare] if compare else []):
-        prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet)
+        prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet, sketch=False)  # no MinHash needed
         if not prof.readable:
             _err(f"error: {prof.findings[0].message}")
             raise typer.Exit(2)
@@ -920,9 +921,9 @@ def train(
         from dataprep.tokens.models import UnknownModelError
 
         try:
-            est = token_analysis(scan(target, jobs=jobs), model=cfg.model).estimate
+            est = token_analysis(scan(target, jobs=jobs, sketch=False, text=False), model=cfg.model).estimate
         except UnknownModelError:
-            est = token_analysis(scan(target, jobs=jobs)).estimate
+            est = token_analysis(scan(target, jobs=jobs, sketch=False, text=False)).estimate
         cost = "n/a" if est.estimated_cost_usd is None else f"~${est.estimated_cost_usd:,.2f}"
         _err(f"estimate ({est.model}): {est.examples:,} examples, {est.total_tokens:,} tokens "
              f"({est.trainable_tokens or 0:,} trainable), {est.epochs} epochs, {est.charged_tokens:,} billed "

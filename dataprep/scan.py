@@ -3,8 +3,11 @@
 Plain files are cut into byte-range shards at line boundaries and each process reads its own
 range: spawned workers and the parent itself take the next free shard from a shared counter
 (see ``_scan_parallel``); compressed input is read by the parent in blocks handed to the workers.
-Per line a worker parses once and runs every line rule, counts tokens, extracts the text features
-(diversity) and the MinHash signature (dedup). Nothing parses the file twice.
+Per line a worker parses once, runs every line rule and counts tokens; when the options ask for
+them (``sketch``, ``text``) the same pass also extracts the MinHash signature and exact key
+(dedup) and the text features (diversity). Commands ask only for the parts they read: those two
+cost more per line than parsing, validating and counting tokens together. Nothing parses the file
+twice.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -52,10 +55,18 @@ class ScanOptions:
     content: bool = True  # run the DP3xx text rules
     compare: str = "conversation"  # what dedup compares: conversation (user+assistant), user, assistant
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    sketch: bool = True  # MinHash signatures + exact keys of the compared text (dedup, split, leakage)
+    text: bool = True  # lexical text features of the example rows (diversity)
 
     def __post_init__(self):
         if self.compare not in COMPARE_MODES:
             raise ValueError(f"compare must be one of {', '.join(COMPARE_MODES)}, not {self.compare!r}")
+
+    def covers(self, other: "ScanOptions") -> bool:
+        """Whether a profile scanned with these options holds everything ``other`` asks for."""
+        return ((self.model, self.tokenizer, self.content, self.compare, self.minhash)
+                == (other.model, other.tokenizer, other.content, other.compare, other.minhash)
+                and (self.sketch or not other.sketch) and (self.text or not other.text))
 
 
 @dataclass
@@ -68,9 +79,11 @@ class Profile:
     rows: pl.DataFrame  # see dataprep.schema.profile.ProfileSchema
     findings: list[Finding]
     state: FileState
-    signatures: np.ndarray  # (rows, num_perm) uint32 MinHash of the compared text; empty sketch for non-examples
-    exact: np.ndarray  # (rows,) uint64 exact-duplicate key of the normalised compared text
-    text: TextFeatures | None  # lexical features (diversity) of the example rows, merged over shards
+    # (rows, num_perm) uint32 MinHash of the compared text (empty sketch for non-examples) and
+    # (rows,) uint64 exact-duplicate keys of the normalised compared text; None unless options.sketch.
+    signatures: np.ndarray | None
+    exact: np.ndarray | None
+    text: TextFeatures | None  # lexical features (diversity) of the example rows; None unless options.text
     system_prompts: dict[int, str]  # system-prompt hash -> first 200 characters
     options: ScanOptions
     seconds: float = 0.0
@@ -80,6 +93,12 @@ class Profile:
     @property
     def examples(self) -> int:
         return self.state.records
+
+    def require(self, part: str, what: str) -> None:
+        """Raise a ValueError that says how to rescan when ``part`` (sketch, text) was not computed."""
+        if self.readable and getattr(self.options, part) is False:
+            raise ValueError(f"{what} needs the profile's {part!r} part, which this scan skipped: scan with "
+                             f"{part}=True (dataprep.scan(path, {part}=True))")
 
     def report(self) -> FileReport:
         """The validation view of this profile (what `validate` prints)."""
@@ -167,9 +186,9 @@ class _Shard:
     columns: dict
     findings: list[Finding]
     state: FileState
-    signatures: np.ndarray
-    exact: np.ndarray
-    text: TextFeatures
+    signatures: np.ndarray | None  # None unless options.sketch
+    exact: np.ndarray | None
+    text: TextFeatures | None  # None unless options.text
     system_prompts: dict[int, str]
 
 
@@ -220,6 +239,7 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     zeros = (0,) * len(COUNT_FIELDS)
     empty = ("", 0, 0, False, 0, 0, 0, 0, 0, 0)
     mode = opts.compare
+    want_sketch, want_text = opts.sketch, opts.text
     trainable = F.TRAINABLE
     unknown = F.UNKNOWN
     xxh = xxhash.xxh3_64_intdigest
@@ -249,12 +269,15 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
                 sh = system_prompt_hash(s)
                 if sh not in systems:
                     systems[sh] = s[:200]
-            users.append(u)
-            assistants.append(a)
-            example_offsets.append(line.offset)
-            add_compare(f"{u}\n{a}" if mode == "conversation" else (u if mode == "user" else a))
-            # DP503 key: the prompt with case and spacing normalised (C-speed string ops, no word loop)
-            ph = xxh(" ".join(u.lower().split()).encode("utf-8", "surrogatepass")) if u.strip() else 0
+            if want_text:
+                users.append(u)
+                assistants.append(a)
+                example_offsets.append(line.offset)
+            if want_sketch:
+                add_compare(f"{u}\n{a}" if mode == "conversation" else (u if mode == "user" else a))
+            # DP503 key (dedup's, so part of the sketch): the prompt with case and spacing
+            # normalised (C-speed string ops, no word loop)
+            ph = xxh(" ".join(u.lower().split()).encode("utf-8", "surrogatepass")) if want_sketch and u.strip() else 0
             has_tools = bool(rec.get("tools") or rec.get("functions")
                              or (isinstance(rec.get("input"), dict) and rec["input"].get("tools")))
             add_texts((pattern, turns, ncalls, has_tools, sh, chars[0], chars[1], chars[2], chars[3], ph))
@@ -262,10 +285,11 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
             # Text features cover examples only (their rows align with is_example rows).
             add_tokens(zeros)
             add_texts(empty)
-            add_compare("")
+            if want_sketch:
+                add_compare("")
     cols = _columns(base, texts, tokens)
-    sigs, exact = sketch(compare, opts.minhash)
-    tf = text_features(users, assistants, line_offsets=example_offsets)
+    sigs, exact = sketch(compare, opts.minhash) if want_sketch else (None, None)
+    tf = text_features(users, assistants, line_offsets=example_offsets) if want_text else None
     return _Shard(len(base), cols, findings, state, sigs, exact, tf, systems)
 
 
@@ -385,7 +409,11 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
         if key is not None:
             hit = profile_cache.load(key, path)
             if hit is not None:
-                return hit
+                if hit.options.covers(opts):
+                    return hit
+                # Parts are missing: rescan once with everything either scan wanted.
+                opts = replace(opts, sketch=opts.sketch or hit.options.sketch, text=opts.text or hit.options.text)
+                del hit
     try:
         stream, size, plain = open_input(path)
     except InputError as e:
@@ -638,21 +666,25 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
     findings.sort(key=lambda f: (f.line, f.rule))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
     frames.clear()
-    # Copy signatures shard by shard into one array, releasing each shard's block as it goes:
-    # np.concatenate would hold both copies (512 MB each at 1M rows) at the peak.
-    n = sum(len(sh.exact) for sh in shards)
-    # Width from the shards: the Ray engine strips signatures (width 0) and keeps them remote.
-    width = shards[0].signatures.shape[1] if shards else opts.minhash.num_perm
-    sigs = np.empty((n, width), np.uint32)
-    exact = np.empty(n, np.uint64)
-    pos = 0
-    for sh in shards:
-        k = len(sh.exact)
-        sigs[pos:pos + k] = sh.signatures
-        exact[pos:pos + k] = sh.exact
-        sh.signatures = sh.exact = None
-        pos += k
-    text = merge_text_features([sh.text for sh in shards]) if shards else None
+    if not opts.sketch:  # not computed: null, not a 0 that reads as "no prompt"
+        rows = rows.with_columns(pl.lit(None, dtype=pl.UInt64).alias("prompt_hash"))
+    sigs = exact = None
+    if opts.sketch:
+        # Copy signatures shard by shard into one array, releasing each shard's block as it goes:
+        # np.concatenate would hold both copies (512 MB each at 1M rows) at the peak.
+        n = sum(len(sh.exact) for sh in shards)
+        # Width from the shards: the Ray engine strips signatures (width 0) and keeps them remote.
+        width = shards[0].signatures.shape[1] if shards else opts.minhash.num_perm
+        sigs = np.empty((n, width), np.uint32)
+        exact = np.empty(n, np.uint64)
+        pos = 0
+        for sh in shards:
+            k = len(sh.exact)
+            sigs[pos:pos + k] = sh.signatures
+            exact[pos:pos + k] = sh.exact
+            sh.signatures = sh.exact = None
+            pos += k
+    text = merge_text_features([sh.text for sh in shards]) if shards and opts.text else None
     return Profile(path, state.format, size, rows, findings, state, sigs, exact, text, systems, opts)
 
 
@@ -679,7 +711,8 @@ def _unreadable(path: str, reason: str, opts: ScanOptions) -> Profile:
 def _from_report(path: str, rep: FileReport, size, opts: ScanOptions) -> Profile:
     state = FileState(records=rep.examples, lines=rep.lines)
     prof = Profile(path, rep.format, size, pl.DataFrame(schema=_SCHEMA), rep.findings, state,
-                   np.zeros((0, opts.minhash.num_perm), np.uint32), np.zeros(0, np.uint64), None, {}, opts)
+                   np.zeros((0, opts.minhash.num_perm), np.uint32) if opts.sketch else None,
+                   np.zeros(0, np.uint64) if opts.sketch else None, None, {}, opts)
     prof.readable = rep.readable
     return prof
 

@@ -139,3 +139,48 @@ def test_repeated_system_prompt_findings_point_at_every_line(tmp_path):
     prof = scan(str(p), jobs=1, cache=False)
     hits = [(f.line, f.pointer) for f in prof.findings if f.rule == "DP304"]
     assert hits == [(i, "/messages/0/content") for i in range(1, 13)]
+
+
+def test_parts_left_out_change_nothing_else_and_say_so(tmp_path):
+    """A tokens-only scan (no sketch, no text features) has the same rows and findings as a full
+    one, holds None for the parts it skipped, and analyses that need them refuse clearly."""
+    from dataprep.dedup.analyze import duplicates
+    from dataprep.diversity.analyze import analyze as diversity
+
+    path = str(SAMPLES / "broken.jsonl")
+    full = scan(path, jobs=1, cache=False)
+    lean = scan(path, jobs=1, cache=False, sketch=False, text=False)
+    # Every column but dedup's DP503 key, which is part of the sketch: null, never a fake 0.
+    assert lean.rows.drop("prompt_hash").equals(full.rows.drop("prompt_hash"))
+    assert lean.rows["prompt_hash"].null_count() == lean.rows.height
+    assert full.rows["prompt_hash"].null_count() == 0 and full.rows["prompt_hash"].max() > 0
+    assert failing_lines(lean.rows) == {}
+    assert [(f.line, f.rule, f.pointer, f.message) for f in lean.findings] == \
+        [(f.line, f.rule, f.pointer, f.message) for f in full.findings]
+    assert lean.signatures is None and lean.exact is None and lean.text is None
+    assert full.signatures.shape == (full.rows.height, full.options.minhash.num_perm) and full.text is not None
+    with pytest.raises(ValueError, match="sketch=True"):
+        duplicates(lean)
+    with pytest.raises(ValueError, match="text=True"):
+        diversity(lean, languages=False)
+    only_sketch = scan(path, jobs=1, cache=False, text=False)
+    assert np.array_equal(only_sketch.signatures, full.signatures) and np.array_equal(only_sketch.exact, full.exact)
+    assert only_sketch.text is None
+
+
+def test_cache_entry_grows_to_the_parts_asked_for(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_bytes((SAMPLES / "support_chat.jsonl").read_bytes())
+    lean = scan(str(p), jobs=1, sketch=False, text=False)
+    assert not lean.cached and lean.signatures is None
+    assert scan(str(p), jobs=1, sketch=False, text=False).cached
+    # dedup after tokens: the entry lacks the sketch, so it rescans (and keeps what it had)
+    withsk = scan(str(p), jobs=1, text=False)
+    assert not withsk.cached and withsk.signatures is not None and withsk.text is None
+    # diversity next: rescans once with both parts; every later command is a cache hit
+    both = scan(str(p), jobs=1, sketch=False)
+    assert not both.cached and both.text is not None and both.signatures is not None
+    for kw in ({}, {"sketch": False, "text": False}, {"text": False}):
+        hit = scan(str(p), jobs=1, **kw)
+        assert hit.cached and hit.rows.drop("prompt_hash").equals(lean.rows.drop("prompt_hash"))
+        assert np.array_equal(hit.signatures, withsk.signatures)

@@ -282,6 +282,7 @@ def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
     """(example rows, clusters over them) with the profile's MinHash settings."""
     if keep not in KEEP_POLICIES:
         raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
+    profile.require("sketch", "near-duplicate detection")
     ex = example_index(profile)
     kw = {}
     if keep == "longest":
@@ -378,6 +379,8 @@ def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None
 
 
 def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0) -> Leak:
+    profile.require("sketch", "leakage detection")
+    other.require("sketch", "leakage detection")
     oex = example_index(other)
     cfg = profile.options.minhash
     kw = {}

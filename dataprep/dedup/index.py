@@ -95,6 +95,7 @@ class LocalIndex:
         """A ``Leak`` of ``profile``'s example rows ``ex`` that are already in the index."""
         from .analyze import Leak, no_leak
 
+        profile.require("sketch", "checking against an index")
         if not self.documents or not len(ex):
             return no_leak(profile.path, len(ex), self.name)
         sigs, exact, fid, lines = self.load()
@@ -112,6 +113,7 @@ class LocalIndex:
         """
         from dataprep.cache import content_hash
 
+        profile.require("sketch", "adding to an index")
         params = index_params(profile.options.minhash, profile.options.compare)
         if self.manifest is not None and (msg := _mismatch(self.manifest["params"], params, f"index {self.name}")):
             raise IndexUnusable(msg)
@@ -167,6 +169,7 @@ class RedisIndex:
     def check(self, profile, ex: np.ndarray):
         from .analyze import Leak
 
+        profile.require("sketch", "checking against an index")
         sigs, exact = profile.signatures[ex], profile.exact[ex]
         n = len(ex)
         kind = np.zeros(n, np.uint8)
@@ -203,6 +206,7 @@ class RedisIndex:
     def add(self, profile, rows: np.ndarray, *, source: str | None = None) -> int:
         from dataprep.cache import content_hash
 
+        profile.require("sketch", "adding to an index")
         digest = content_hash(profile.path)[:32]
         if self.client.hexists(self.base + b":files", digest.encode()):
             return 0

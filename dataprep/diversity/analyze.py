@@ -64,6 +64,8 @@ def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: 
     """The diversity report of a profile's examples and its findings (thresholds from a preset)."""
     ex = profile.rows.filter(pl.col("is_example")) if profile.rows.height else profile.rows
     n = ex.height
+    if n:
+        profile.require("text", "the diversity analysis")
     if profile.text is None or n == 0:
         return DiversityAnalysis(profile.path, {"version": 1, "examples": 0, "note": "no examples to analyse"})
     structure = ex.select(

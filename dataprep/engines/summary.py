@@ -14,7 +14,9 @@ def profile_summary(profile, engine: str = "local") -> dict:
     rows = profile.rows
     ex = rows.filter(rows["is_example"]) if rows.height else rows
     sev = Counter(f.severity for f in profile.findings)
-    exact = profile.exact[rows["is_example"].to_numpy()] if rows.height else np.zeros(0, np.uint64)
+    exact = None
+    if profile.exact is not None:  # None: scanned without the sketch part
+        exact = profile.exact[rows["is_example"].to_numpy()] if rows.height else np.zeros(0, np.uint64)
     return {
         "version": 1,
         "path": profile.path,
@@ -37,7 +39,7 @@ def profile_summary(profile, engine: str = "local") -> dict:
         "with_tools": int(ex["has_tools"].sum()) if ex.height else 0,
         "system_prompts": len(profile.system_prompts),
         # Examples whose normalised compared text equals an earlier one's (dedup's DP500 count).
-        "exact_duplicates": int(len(exact) - len(np.unique(exact))),
+        "exact_duplicates": None if exact is None else int(len(exact) - len(np.unique(exact))),
         "seconds": round(profile.seconds, 3),
         "cached": profile.cached,
     }
@@ -53,7 +55,7 @@ def render_summary(d: dict) -> str:
         f"  lines {d['lines']:,} · examples {d['examples']:,} · valid {d['valid_examples']:,} · blank {d['blank_lines']:,}",
         f"  findings: {f['errors']:,} errors, {f['warnings']:,} warnings, {f['infos']:,} infos" + (f" ({top})" if top else ""),
         f"  tokens: {t['total']:,} total, {t['trainable']:,} trainable, at most {t['max_example']:,} per example",
-        f"  exact duplicates: {d['exact_duplicates']:,} · system prompts: {d['system_prompts']:,} · "
+        f"  exact duplicates: {'not computed' if d['exact_duplicates'] is None else format(d['exact_duplicates'], ',')} · system prompts: {d['system_prompts']:,} · "
         f"with tools: {d['with_tools']:,}",
         f"  {d['seconds']:.2f} s",
     ]

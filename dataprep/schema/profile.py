@@ -38,7 +38,7 @@ class ProfileSchema(pa.DataFrameModel):
     chars_user: int = pa.Field(ge=0)
     chars_assistant: int = pa.Field(ge=0)
     chars_tool: int = pa.Field(ge=0)
-    prompt_hash: pl.UInt64
+    prompt_hash: pl.UInt64 = pa.Field(nullable=True)  # null unless the scan computed the sketch part (DP503)
     tokens_total: int = pa.Field(ge=0)
     tokens_trainable: int = pa.Field(ge=0)
     tokens_system: int = pa.Field(ge=0)
