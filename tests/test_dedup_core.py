@@ -181,6 +181,36 @@ def test_lsh_params_come_from_datasketch():
     assert lsh.candidate_probability(0.8, 16, 8) > 0.94
 
 
+def test_known_lsh_params_equal_datasketch_optimiser():
+    from datasketch.lsh import _optimal_param
+
+    assert lsh.KNOWN_PARAMS
+    for (threshold, num_perm, (fp, fn)), answer in lsh.KNOWN_PARAMS.items():
+        assert _optimal_param(threshold, num_perm, fp, fn) == answer
+    # a question not in the table still goes to datasketch
+    assert lsh.bands_rows(0.7, 64, (0.05, 0.95)) == _optimal_param(0.7, 64, 0.05, 0.95)
+
+
+def test_candidate_pairs_do_not_depend_on_row_order_within_a_bucket():
+    """The band sort is not stable; the pairs must be the same as with a stable one, including
+    big buckets (star from the lowest index, then a chain in index order)."""
+    rng = np.random.default_rng(3)
+    bh = rng.integers(0, 40, (3000, 4)).astype(np.uint64)  # buckets of ~75 rows: some over the cap
+    i, j = lsh.candidate_pairs(bh, max_bucket=64)
+    ref_i, ref_j = [], []
+    for k in range(bh.shape[1]):
+        for v in np.unique(bh[:, k]):
+            members = np.flatnonzero(bh[:, k] == v)
+            if len(members) <= 64:
+                a, b = np.triu_indices(len(members), 1)
+                ref_i.append(members[a]), ref_j.append(members[b])
+            else:
+                ref_i += [np.repeat(members[0], len(members) - 1), members[1:-1]]
+                ref_j += [members[1:], members[2:]]
+    ri, rj = lsh._unique_pairs(np.concatenate(ref_i), np.concatenate(ref_j))
+    assert np.array_equal(i, ri) and np.array_equal(j, rj)
+
+
 def test_big_bucket_is_linked_as_star_and_chain():
     bh = np.zeros((100, 1), dtype=np.uint64)
     i, j = lsh.candidate_pairs(bh, max_bucket=64)

@@ -278,6 +278,14 @@ def example_index(profile) -> np.ndarray:
     return np.flatnonzero(profile.rows["is_example"].to_numpy())
 
 
+def example_sketch(profile, ex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signatures, exact keys) of the example rows ``ex``: views, not copies, when every row is
+    an example (the usual case; a copy of 1M signatures is 512 MB and ~1 s)."""
+    if len(ex) == len(profile.exact):  # ex is sorted and unique, so it is every row
+        return profile.signatures, profile.exact
+    return profile.signatures[ex], profile.exact[ex]
+
+
 def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
     """(example rows, clusters over them) with the profile's MinHash settings."""
     if keep not in KEEP_POLICIES:
@@ -289,7 +297,7 @@ def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
         kw["lengths"] = profile.rows["tokens_total"].to_numpy()[ex]
     elif keep == "most-trainable-tokens":
         kw["trainable_tokens"] = profile.rows["tokens_trainable"].to_numpy()[ex]
-    res = find_duplicates(profile.signatures[ex], profile.exact[ex], profile.options.minhash, keep=keep, **kw)
+    res = find_duplicates(*example_sketch(profile, ex), profile.options.minhash, keep=keep, **kw)
     return ex, res
 
 
@@ -389,7 +397,7 @@ def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0) -> Leak:
         th, tc = _ngrams_of(profile, ex, leak_ngram, keep=np.unique(oh)) if len(oh) else (
             np.zeros(0, np.uint64), np.zeros(len(ex), np.int64))
         kw = {"train_ngrams": (th, tc), "other_ngrams": (oh, oc)}
-    res = leakage(profile.signatures[ex], profile.exact[ex], other.signatures[oex], other.exact[oex], cfg, **kw)
+    res = leakage(*example_sketch(profile, ex), *example_sketch(other, oex), cfg, **kw)
     weak = (res.kind == L_NGRAM) & (res.similarity < np.float32(min_share))
     hit = np.flatnonzero((res.kind != L_NONE) & ~weak)
     train_lines = ex[res.match[hit]] + 1
@@ -447,7 +455,7 @@ def analyze(
     ex, res = duplicates(profile, keep)
     lines = ex + 1
     sink = Sink(profile.path)
-    sigs, exact = profile.signatures[ex], profile.exact[ex]
+    sigs, exact = example_sketch(profile, ex)
     _dup_findings(sink, lines, res, sigs, exact)
     found = list(sink.findings)
     confl: list[ConflictLines] = []

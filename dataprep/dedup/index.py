@@ -99,7 +99,9 @@ class LocalIndex:
         if not self.documents or not len(ex):
             return no_leak(profile.path, len(ex), self.name)
         sigs, exact, fid, lines = self.load()
-        res = leakage(sigs, exact, profile.signatures[ex], profile.exact[ex], profile.options.minhash)
+        from .analyze import example_sketch
+
+        res = leakage(sigs, exact, *example_sketch(profile, ex), profile.options.minhash)
         hit = res.leaked
         m = res.match[hit]
         paths = [f["path"] for f in self.manifest["files"]]
@@ -170,7 +172,9 @@ class RedisIndex:
         from .analyze import Leak
 
         profile.require("sketch", "checking against an index")
-        sigs, exact = profile.signatures[ex], profile.exact[ex]
+        from .analyze import example_sketch
+
+        sigs, exact = example_sketch(profile, ex)
         n = len(ex)
         kind = np.zeros(n, np.uint8)
         sim = np.zeros(n, np.float32)

@@ -66,9 +66,9 @@ class MinHashConfig:
 
     @property
     def bands_rows(self) -> tuple[int, int]:
-        from .lsh import lsh_params
+        from .lsh import bands_rows
 
-        return lsh_params(self.threshold, self.num_perm, self.lsh_weights)
+        return bands_rows(self.threshold, self.num_perm, self.lsh_weights)
 
     def as_dict(self) -> dict:
         """The ``params`` object of ``dedup --json``."""
