@@ -17,6 +17,7 @@ import orjson
 from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
 from dataprep.checks.chat import check_chat, check_dpo
+from dataprep.checks.content import line_hints
 from dataprep.checks.parse import NOTHING, parse_line
 from dataprep.io.reader import BOM, InputError, RawLine, expand_inputs, iter_lines, open_binary
 from dataprep.schema.catalog import all_rules, get_rule
@@ -41,21 +42,29 @@ def check_line(line: RawLine, path: str, expected: str = F.OPENAI_CHAT, content:
     ``content=False`` skips the DP3xx text rules (structure only).
     """
     sink = Sink(path, line.number)
-    rec = parse_line(line.data, sink, first_line=line.offset == 0)
+    data = line.data
+    rec = parse_line(data, sink, first_line=line.offset == 0)
     if rec is NOTHING:
         blank = bool(sink.findings) and sink.findings[-1].rule == "DP105"
         return LineOutcome(NOTHING, F.UNKNOWN, sink.findings, blank, False)
+    if type(rec) is dict and "messages" in rec:  # what F.detect says first: a chat line, the usual case
+        fmt = F.OPENAI_CHAT
+        # The raw line tells which content rule families can fire at all (one pass, not one per text).
+        check_chat(rec, sink, content, line_hints(data) if content else 0)
+        findings = sink.findings
+        return LineOutcome(rec, fmt, findings, False, not findings or not sink.has_error)
     fmt = F.detect(rec)
     if not isinstance(rec, dict):
         sink.add("DP103", f"line is a JSON {_json_type(rec)}, not an object; each line must be one example object")
     else:
         target = fmt if fmt != F.UNKNOWN else expected
         if target == F.OPENAI_CHAT:
-            check_chat(rec, sink, content)
+            check_chat(rec, sink, content, line_hints(data) if content else 0)
         elif target == F.OPENAI_DPO:
-            check_dpo(rec, sink, content)
+            check_dpo(rec, sink, content, line_hints(data) if content else 0)
         # Convertible formats get one file-level DP110 instead of a wall of per-line errors.
-    return LineOutcome(rec, fmt, sink.findings, False, not sink.has_error)
+    findings = sink.findings
+    return LineOutcome(rec, fmt, findings, False, not findings or not sink.has_error)
 
 
 def _json_type(v) -> str:

@@ -6,6 +6,15 @@ from dataprep.schema.catalog import all_rules
 from dataprep.schema.findings import Finding, Severity
 
 
+_RULES: dict = {}
+
+
+def _load_rules() -> dict:
+    global _RULES
+    _RULES = all_rules()
+    return _RULES
+
+
 class Sink:
     """Collects findings for one line of one file. Checks call ``add``; nothing else."""
 
@@ -15,7 +24,7 @@ class Sink:
         self.path = path
         self.line = line
         self.findings: list[Finding] = []
-        self._rules = all_rules()
+        self._rules = _RULES or _load_rules()  # all_rules() is cached: fetch it once, not per line
 
     def add(self, rule: str, message: str, pointer: str | None = None, column: int | None = None,
             line: int | None = None) -> None:

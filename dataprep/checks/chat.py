@@ -10,7 +10,8 @@ import re
 import orjson
 
 from dataprep.checks.base import Sink, pointer_escape, short, type_name
-from dataprep.checks.content import check_repeated_text, check_text
+from dataprep.checks.content import (H_ALL, H_RULES, assistant_rules, check_repeated_text, check_text,
+                                     check_text_at)
 from dataprep.schema.limits import provider_limits
 
 CHAT_TOP_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
@@ -27,8 +28,16 @@ MAX_IMAGES = provider_limits()["max_images_per_example"]
 ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 
 
-def check_chat(rec: dict, sink: Sink, content: bool = True) -> None:
-    """Every structural and content rule of one OpenAI chat SFT example."""
+def check_chat(rec: dict, sink: Sink, content: bool = True, hints: int = H_ALL) -> None:
+    """Every structural and content rule of one OpenAI chat SFT example.
+
+    ``hints``: content.line_hints of the raw line, the content rule families that may fire.
+    """
+    if len(rec) == 1 and "messages" in rec:  # the usual line: nothing else to check at the top
+        msgs = rec["messages"]
+        if type(msgs) is list and msgs:
+            check_messages(msgs, sink, "/messages", None, require_assistant=True, content=content, hints=hints)
+            return
     if not CHAT_TOP_KEYS.issuperset(rec):  # one C call for the usual clean line
         for k in rec:
             if k not in CHAT_TOP_KEYS:
@@ -46,10 +55,10 @@ def check_chat(rec: dict, sink: Sink, content: bool = True) -> None:
             "empty" if isinstance(msgs, list) else f"a {type_name(msgs)}, not a list")
         sink.add("DP200", f"messages is {what}; each line needs a non-empty list of messages", "/messages")
         return
-    check_messages(msgs, sink, "/messages", defined, require_assistant=True, content=content)
+    check_messages(msgs, sink, "/messages", defined, require_assistant=True, content=content, hints=hints)
 
 
-def check_dpo(rec: dict, sink: Sink, content: bool = True) -> None:
+def check_dpo(rec: dict, sink: Sink, content: bool = True, hints: int = H_ALL) -> None:
     """The OpenAI preference format: input.messages + one preferred and one non-preferred reply."""
     for k in rec:
         if k not in DPO_TOP_KEYS:
@@ -67,7 +76,8 @@ def check_dpo(rec: dict, sink: Sink, content: bool = True) -> None:
         if not isinstance(msgs, list) or not msgs:
             sink.add("DP220", "input.messages must be a non-empty list of messages", "/input/messages")
         else:
-            check_messages(msgs, sink, "/input/messages", defined, require_assistant=False, content=content)
+            check_messages(msgs, sink, "/input/messages", defined, require_assistant=False, content=content,
+                           hints=hints)
     texts = []
     for key in ("preferred_output", "non_preferred_output"):
         out = rec.get(key)
@@ -92,7 +102,7 @@ def check_dpo(rec: dict, sink: Sink, content: bool = True) -> None:
             if k not in ("role", "content"):
                 sink.add("DP205", f"unknown key {short(k)!r} in a preference output", f"{ptr}/0/{pointer_escape(k)}")
         if content:
-            check_text(c, sink, f"{ptr}/0/content", assistant=True)
+            check_text(c, sink, (ptr, 0, "content"), assistant=True, hints=hints)
         texts.append(c)
     if len(texts) == 2 and texts[0].strip() == texts[1].strip():
         sink.add("DP221", "preferred and non-preferred outputs are the same text; the pair teaches nothing",
@@ -150,7 +160,7 @@ def _check_function_def(fn: dict, sink: Sink, ptr: str) -> str | None:
 
 
 def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, *, require_assistant: bool,
-                   content: bool = True) -> None:
+                   content: bool = True, hints: int = H_ALL) -> None:
     """Roles, keys, content, weights, tool calls, images and turn order of one message list."""
     call_ids: set[str] = set()
     images = 0
@@ -160,7 +170,44 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
     prev_role = None
     prev_had_calls = False
     seen_non_system = False
+    rules = hints & H_RULES  # some text rule family may fire on this line (content.line_hints)
     for i, m in enumerate(msgs):
+        # Fast path: the {role, content} user / assistant / system message with text content,
+        # which is most messages. It does exactly what the general path below does for that
+        # shape (valid role and keys, no tool or weight keys), in the same order.
+        if m.__class__ is dict and len(m) == 2:  # __class__: a little cheaper than type() here
+            role = m.get("role")
+            c = m.get("content")
+            if c.__class__ is str and role.__class__ is str:  # both keys present: they are the two keys
+                if role == "user":
+                    # With no line hint and no "[", "{" only DP300 (blank text) can fire here.
+                    if content and (rules or "[" in c or "{" in c or not c or c.isspace()):
+                        check_text_at(c, sink, (base, i, "content"), False, False, hints)
+                    seen_non_system = True
+                    if prev_role == "user":
+                        sink.add("DP215", "two user messages in a row; merge them or add the assistant turn between",
+                                 f"{base}/{i}/role")
+                    prev_role, prev_had_calls = role, False
+                    continue
+                if role == "assistant":
+                    if content:
+                        if rules or "[" in c or "{" in c or not c or c.isspace():
+                            check_text_at(c, sink, (base, i, "content"), True, False, hints)
+                        else:  # what check_text_at does for such a text: the assistant rules only
+                            assistant_rules(c, sink, (base, i, "content"), hints)
+                    seen_non_system = True
+                    assistants += 1
+                    last_assistant = i
+                    prev_role, prev_had_calls = role, False
+                    continue
+                if role == "system":
+                    if content and (rules or "[" in c or "{" in c or not c or c.isspace()):
+                        check_repeated_text(c, sink, f"{base}/{i}/content")
+                    if seen_non_system:
+                        sink.add("DP215", f"{role} message at position {i} after the conversation started; put it "
+                                 "first", f"{base}/{i}/role")
+                    prev_role, prev_had_calls = role, False
+                    continue
         if type(m) is not dict:
             sink.add("DP202", f"message {i} is a {type_name(m)}, not an object", f"{base}/{i}")
             prev_role, prev_had_calls = None, False
@@ -212,16 +259,21 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
         c = m.get("content")
         if type(c) is str:
             if content:
-                if role == "system" or role == "developer":  # the same few prompts on most lines
-                    check_repeated_text(c, sink, f"{base}/{i}/content", has_calls=has_calls)
-                else:
-                    check_text(c, sink, f"{base}/{i}/content", assistant=is_assistant, has_calls=has_calls)
+                if is_assistant:
+                    check_text(c, sink, (base, i, "content"), assistant=True, has_calls=has_calls, hints=hints)
+                # Without a hint bit, "[" or "{" only DP300 (blank text) can fire on a non-assistant text.
+                elif hints & H_RULES or "[" in c or "{" in c or not c or c.isspace():
+                    if role == "system" or role == "developer":  # the same few prompts on most lines
+                        check_repeated_text(c, sink, f"{base}/{i}/content", has_calls=has_calls)
+                    else:
+                        check_text(c, sink, (base, i, "content"), assistant=False, has_calls=has_calls,
+                                   hints=hints)
         elif c is None:
             if not (is_assistant and (has_calls or isinstance(m.get("refusal"), str))):
                 sink.add("DP206", f"message {i} ({short(role)}) has no content" +
                          (" and no tool_calls" if is_assistant else ""), f"{base}/{i}/content")
         elif type(c) is list:
-            images += _check_parts(c, sink, f"{base}/{i}/content", role, content)
+            images += _check_parts(c, sink, f"{base}/{i}/content", role, content, hints)
         else:
             sink.add("DP207", f"content must be a string or a list of parts, not {type_name(c)}",
                      f"{base}/{i}/content")
@@ -257,7 +309,7 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
                 sink.add("DP217", "every assistant message has weight 0: no trainable tokens", base)
 
 
-def _check_parts(parts: list, sink: Sink, ptr: str, role, content: bool = True) -> int:
+def _check_parts(parts: list, sink: Sink, ptr: str, role, content: bool = True, hints: int = H_ALL) -> int:
     images = 0
     if not parts:
         sink.add("DP300", "content is an empty list of parts", ptr)
@@ -272,7 +324,7 @@ def _check_parts(parts: list, sink: Sink, ptr: str, role, content: bool = True) 
             if not isinstance(txt, str):
                 sink.add("DP207", "text part without a text string", f"{pp}/text")
             elif content:
-                check_text(txt, sink, f"{pp}/text", assistant=role == "assistant")
+                check_text(txt, sink, f"{pp}/text", assistant=role == "assistant", hints=hints)
         elif t == "image_url":
             images += 1
             if role == "assistant":

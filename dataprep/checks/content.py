@@ -73,6 +73,76 @@ _IBAN_NEED = re.compile(r"\d\d(?<=[A-Z][A-Z]\d\d)")
 # --- DP306 truncation ---------------------------------------------------------------------------
 _DANGLING_WORDS = frozenset("and or but the a an to of with for in on at by from that which because so as if".split())
 
+# --- Line-level hints ----------------------------------------------------------------------------
+# One bit per rule family: set when some string of the line MAY trip that family. A clear bit is
+# a proof that no string of the line can (see line_hints); the per-text checks then skip it.
+# DP301/DP302 need "<", "[" or "{{" in the text: "[" and "{" are in every JSON line, so those two
+# are tested per text (one memchr each); "<" is a line hint.
+H_LT = 1  # DP301 / DP302: some string may hold "<"
+H_EMAIL = 2  # DP304 email
+H_DIGIT = 4  # DP304 numbers: an ASCII digit
+H_CONTROL = 8  # DP308 control characters
+H_SECRET = 16  # DP305
+H_NON_ASCII = 32  # DP308 mojibake / U+FFFD
+H_ALL = H_LT | H_EMAIL | H_DIGIT | H_CONTROL | H_SECRET | H_NON_ASCII
+# Not a rule family but a fact: every string of the line is ASCII with " " as its only whitespace
+# (no backslash, so no \n \t \r \f escapes and no \u). Never part of H_ALL; mask with H_RULES.
+H_SPACES_ONLY = 64
+H_RULES = H_ALL
+
+# Literal-led patterns (the regex engine skips to the literal), on the raw bytes: a necessary part
+# of every match of the _SECRETS patterns, grouped by the character a line must hold first.
+_SECRET_DASH = re.compile(rb"-(?:(?<=sk-)|(?<=xox[abposr]-)|(?<=PRIVATE KEY-))")
+_SECRET_UNDERSCORE = re.compile(rb"_(?:(?<=gh[pousr]_)|(?<=github_)(?=pat_)|(?<=k_)(?=live_))")
+_SECRET_AWS_GOOGLE = re.compile(rb"A(?:KIA|SIA|Iza)")
+_ESCAPE_BFU = re.compile(rb"\\[bfu]")
+
+
+def line_hints(data: bytes) -> int:
+    r"""Which content rule families may fire on some string of this raw JSON line (H_* bits).
+
+    Exact reasoning, so a clear bit never hides a finding. Every string value of the parsed line
+    is spelled inside ``data``: a character appears in the raw bytes as itself (UTF-8), as a
+    two-byte escape (\" \\ \/ \b \f \n \r \t) or as a \uXXXX escape; JSON (and orjson) allow no
+    raw control characters below U+0020. With no ``\u`` in the line, any run of text characters
+    other than those eight escaped ones is a run of the raw line too, so a literal that every
+    match of a family needs is absent from every string when it is absent from the line. In
+    UTF-8 every byte of a multi-byte character is >= 0x80, so ASCII literals are found exactly.
+
+    The tests are single-byte scans first (``int in bytes`` is memchr), the rest behind them.
+    """
+    # _PRE's control characters: U+007F (raw), U+0008 / U+000C (\b, \f); the others need \u.
+    h = H_CONTROL if 0x7F in data else 0
+    ascii_only = data.isascii()
+    if 0x5C in data:  # a backslash: look at the escapes
+        for m in _ESCAPE_BFU.finditer(data):
+            if m.group()[1] == 0x75:  # \u: an escape may spell any character, no conclusion
+                return H_ALL
+            h = H_CONTROL
+    elif ascii_only:
+        h |= H_SPACES_ONLY
+    if 0x3C in data:  # "<"
+        h |= H_LT
+    if 0x40 in data:  # "@"
+        h |= H_EMAIL
+    if (0x30 in data or 0x31 in data or 0x32 in data or 0x33 in data or 0x34 in data or 0x35 in data
+            or 0x36 in data or 0x37 in data or 0x38 in data or 0x39 in data):  # an ASCII digit
+        h |= H_DIGIT
+    # A DP305 finding needs one of its patterns to match, and each holds a literal found below
+    # ("sk-", "xox?-", "PRIVATE KEY-", "gh?_", "github_pat_", "k_live_", AKIA, ASIA, AIza, ".eyJ").
+    if ((0x2D in data and _SECRET_DASH.search(data)) or (0x5F in data and _SECRET_UNDERSCORE.search(data))
+            or (0x49 in data and 0x41 in data and _SECRET_AWS_GOOGLE.search(data))
+            or (0x4A in data and data.find(b".eyJ") >= 0)):
+        h |= H_SECRET
+    if not ascii_only:
+        h |= H_NON_ASCII
+    return h
+
+
+def _pointer(p) -> str:
+    """A pointer given as text, or as (prefix, index, leaf) to be formatted only when a finding needs it."""
+    return p if type(p) is str else f"{p[0]}/{p[1]}/{p[2]}"
+
 
 def mask_secret(s: str) -> str:
     """Show just enough of a secret to find it: its first 4 characters and its length."""
@@ -86,63 +156,84 @@ def mask_pii(kind: str, s: str) -> str:
     return s[:2] + "*" * max(0, len(s) - 4) + s[-2:]
 
 
-def check_text(text: str, sink: Sink, pointer: str, *, assistant: bool, has_calls: bool = False) -> None:
-    """Run every content rule over one message text."""
-    if not text.strip():
+def check_text(text: str, sink: Sink, pointer, *, assistant: bool, has_calls: bool = False,
+               hints: int = H_ALL) -> None:
+    """Run every content rule over one message text.
+
+    ``pointer`` is the finding pointer, or a (prefix, index, leaf) tuple formatted on demand.
+    ``hints`` (line_hints bits) names the rule families that may fire; the others are skipped.
+    """
+    check_text_at(text, sink, pointer, assistant, has_calls, hints)
+
+
+def check_text_at(text: str, sink: Sink, pointer, assistant: bool, has_calls: bool, hints: int) -> None:
+    """check_text with positional arguments (the per-message hot path)."""
+    if not text or text.isspace():  # == not text.strip(): both test Py_UNICODE_ISSPACE, no copy
         if not has_calls:
             sink.add("DP300", "content is empty or whitespace only; give the message text or drop the message",
-                     pointer)
+                     _pointer(pointer))
         return
+    if hints & H_RULES or "[" in text or "{" in text:  # with none, only the assistant rules can fire
+        _check_text_rules(text, sink, pointer, hints)
+    if assistant:
+        assistant_rules(text, sink, pointer, hints)
+
+
+def _check_text_rules(text: str, sink: Sink, pointer, hints: int) -> None:
     # Substring tests (memchr speed) decide which regexes run; each is computed once.
-    lt = "<" in text
+    lt = hints & H_LT and "<" in text  # without H_LT no string of the line holds "<"
     lb = "[" in text
     if lt or (lb and "[INST" in text):
         m = _SPECIAL.search(text)
         if m:
             sink.add("DP301", f"reserved token {m.group(0)!r} in the text; the provider rejects it and it would "
-                     "break the chat template. Remove it or spell it differently", pointer)
-    if lt or lb or "{{" in text:
+                     "break the chat template. Remove it or spell it differently", _pointer(pointer))
+    if lt or lb or ("{" in text and "{{" in text):
         m = _PLACEHOLDER.search(text)
         if m:
-            sink.add("DP302", f"unfilled template placeholder {m.group(0)!r}; fill it in", pointer)
-    if "@" in text:
+            sink.add("DP302", f"unfilled template placeholder {m.group(0)!r}; fill it in", _pointer(pointer))
+    if hints & H_EMAIL and "@" in text:
         m = _EMAIL.search(text)
         if m:
             sink.add("DP304", f"email address {mask_pii('email', m.group(0))}; remove or pseudonymise personal data",
-                     pointer)
-    pre = _PRE.search(text)
-    if pre is not None:
-        first_digit = pre.start() if pre.group(0).isdigit() else None
-        ctl = None if first_digit is not None else pre.group(0)
-        if first_digit is None:
-            d = re.search(r"[0-9]", text)
-            first_digit = d.start() if d else None
-        else:
-            m = _CONTROL.search(text)
-            ctl = m.group(0) if m else None
-        if first_digit is not None and _DIGITS.search(text, first_digit):
-            _check_numbers(text, sink, pointer)
-        if ctl is not None:
-            sink.add("DP308", f"control character U+{ord(ctl):04X} in the text; remove it", pointer)
+                     _pointer(pointer))
+    # _PRE finds nothing in a text without control characters (H_CONTROL clear) and ASCII digits.
+    if hints & H_CONTROL or (hints & H_DIGIT and (
+            "0" in text or "1" in text or "2" in text or "3" in text or "4" in text or "5" in text or "6" in text
+            or "7" in text or "8" in text or "9" in text)):
+        pre = _PRE.search(text)
+        if pre is not None:
+            first_digit = pre.start() if pre.group(0).isdigit() else None
+            ctl = None if first_digit is not None else pre.group(0)
+            if first_digit is None:
+                d = re.search(r"[0-9]", text)
+                first_digit = d.start() if d else None
+            elif hints & H_CONTROL:  # without it no string holds a control character
+                m = _CONTROL.search(text)
+                ctl = m.group(0) if m else None
+            if first_digit is not None and _DIGITS.search(text, first_digit):
+                _check_numbers(text, sink, _pointer(pointer))
+            if ctl is not None:
+                sink.add("DP308", f"control character U+{ord(ctl):04X} in the text; remove it", _pointer(pointer))
     # Every secret pattern holds one of these literals ("_" covers gh?_, github_pat_ and _live_):
     # eight substring tests cost less than half of the hint regex's scan, which then confirms.
-    if ("_" in text or "sk-" in text or "xox" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text
-            or "AIza" in text or "PRIVATE KEY" in text) and _SECRET_HINT.search(text):
+    if hints & H_SECRET and ("_" in text or "sk-" in text or "xox" in text or "eyJ" in text or "AKIA" in text
+                             or "ASIA" in text or "AIza" in text or "PRIVATE KEY" in text) \
+            and _SECRET_HINT.search(text):
         for label, rx in _SECRETS:
             m = rx.search(text)
             if m:
                 sink.add("DP305", f"{label} {mask_secret(m.group(0))} in the text; revoke it and remove it "
-                         "(`dataprep fix` masks it)", pointer)
-    if not text.isascii():  # O(1) in CPython: mojibake and U+FFFD need non-ASCII characters
+                         "(`dataprep fix` masks it)", _pointer(pointer))
+    if hints & H_NON_ASCII and not text.isascii():  # O(1) in CPython: mojibake and U+FFFD need non-ASCII
         if "Ã" in text or "Â" in text or "â€" in text:
             m = _MOJIBAKE.search(text)
             if m:
                 sink.add("DP308", f"mojibake {m.group(0)!r}: UTF-8 text decoded as Latin-1/CP1252 somewhere "
-                         "upstream; re-decode the source", pointer)
+                         "upstream; re-decode the source", _pointer(pointer))
         if "\ufffd" in text:
-            sink.add("DP308", "U+FFFD replacement character: bytes were lost in a bad decode upstream", pointer)
-    if assistant:
-        _check_assistant_text(text, sink, pointer)
+            sink.add("DP308", "U+FFFD replacement character: bytes were lost in a bad decode upstream",
+                     _pointer(pointer))
 
 
 class _Recorder:
@@ -181,18 +272,24 @@ def check_repeated_text(text: str, sink: Sink, pointer: str, *, has_calls: bool 
         sink.add(rule, message, pointer)
 
 
+_NOT_DIGITS = bytes(range(48)) + bytes(range(58, 128))
+
+
 def _check_numbers(text: str, sink: Sink, pointer: str) -> None:
-    for m in _CARD.finditer(text):
+    # In an ASCII text \d is [0-9]: a card match holds >= 13 digits, a phone finding >= 9, an IPv4
+    # match >= 4. Counting them (one C pass) skips the patterns that cannot match.
+    digits_in = len(text.encode("ascii").translate(None, _NOT_DIGITS)) if text.isascii() else 99
+    for m in _CARD.finditer(text) if digits_in >= 13 else ():
         digits = re.sub(r"\D", "", m.group(0))
         if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 2:
             sink.add("DP304", f"payment card number {mask_pii('card', digits)} (passes the Luhn check); remove it",
                      pointer)
             return
-    m = _PHONE.search(text) if _PHONE_NEED.search(text) else None
+    m = _PHONE.search(text) if digits_in >= 9 and _PHONE_NEED.search(text) else None
     if m and sum(c.isdigit() for c in m.group(0)) >= 9:
         sink.add("DP304", f"phone number {mask_pii('phone', m.group(0))}; remove or pseudonymise it", pointer)
         return
-    for m in _IPV4.finditer(text):
+    for m in _IPV4.finditer(text) if digits_in >= 4 else ():
         try:
             ip = ipaddress.IPv4Address(m.group(0))
         except ValueError:
@@ -226,34 +323,83 @@ def _iban_ok(s: str) -> bool:
     return int(num) % 97 == 1
 
 
-def _check_assistant_text(text: str, sink: Sink, pointer: str) -> None:
+def assistant_rules(text: str, sink: Sink, pointer, hints: int = H_ALL) -> None:
+    """DP303, DP306, DP307 on a reply text that is not blank (what check_text adds for assistants)."""
     low = text.lower()
-    # Substrings every refusal pattern contains; the regex runs only when one is present.
-    if " ai" in low or "i can" in low or "unable" in low or "not able" in low or "my knowledge" in low \
-            or "my training" in low or low.startswith("ai"):
+    # Substrings every refusal pattern contains; the regex runs only when one is present. In an
+    # ASCII text, every _REFUSAL match holds (lower-cased) " an ai", "i can", "able to", "my
+    # knowledge cutoff" or "my training data": fewer and longer needles, tested first.
+    if (not text.isascii() or " an ai" in low or "i can" in low or "able to" in low or "my knowledge cutoff" in low
+            or "my training data" in low) and (
+            " ai" in low or "i can" in low or "unable" in low or "not able" in low or "my knowledge" in low
+            or "my training" in low or low.startswith("ai")):
         m = _REFUSAL.search(text)
         if m:
             sink.add("DP303", f"refusal or AI boilerplate {m.group(0)!r}; the model learns to say it. Rewrite the "
-                     "answer or drop the example", pointer)
+                     "answer or drop the example", _pointer(pointer))
     stripped = text.rstrip()
-    if stripped.count("```") % 2 == 1:
-        sink.add("DP306", "reply ends inside an unclosed ``` code fence: it looks cut off", pointer)
+    if "`" in stripped and stripped.count("```") % 2 == 1:  # no backtick: count is 0 (memchr first)
+        sink.add("DP306", "reply ends inside an unclosed ``` code fence: it looks cut off", _pointer(pointer))
     else:
         last = stripped[-1]
         if last in ",;:-(" or last == "—":
-            sink.add("DP306", f"reply ends with {last!r}: it looks cut off mid-sentence", pointer)
-        elif last.isalpha():
+            sink.add("DP306", f"reply ends with {last!r}: it looks cut off mid-sentence", _pointer(pointer))
+        elif last.isalpha() and len(stripped) > 40:
             tail = stripped.rsplit(None, 1)[-1].lower()
-            if tail in _DANGLING_WORDS and len(stripped) > 40:
-                sink.add("DP306", f"reply ends with the word {tail!r}: it looks cut off mid-sentence", pointer)
+            if tail in _DANGLING_WORDS:
+                sink.add("DP306", f"reply ends with the word {tail!r}: it looks cut off mid-sentence",
+                         _pointer(pointer))
     if len(text) >= 200:
         # The first 20k characters show a loop as well as the whole text does, at bounded cost
         # (a 50 MB reply must not become 10 M word objects).
-        words = low[:20_000].split()
+        found = _words_unless_varied(low[:20_000], hints & H_SPACES_ONLY)
         # A looping reply repeats words first: the 3-gram count runs only when few words are distinct.
-        if len(words) >= 30 and len(set(words)) < 0.5 * len(words):
+        if found is not None and len(found[0]) >= 30 and found[1] < 0.5 * len(found[0]):
+            words = found[0]
             grams = list(zip(words, words[1:], words[2:]))
             distinct = len(set(grams))
             if distinct / len(grams) < 0.35:
                 sink.add("DP307", f"repetitive: only {distinct} distinct word 3-grams among {len(grams)}; a looping "
-                         "or padded reply teaches the model to loop", pointer)
+                         "or padded reply teaches the model to loop", _pointer(pointer))
+
+
+# Every character str.split() splits on (Py_UNICODE_ISSPACE) besides " ": ASCII, then the rest.
+_OTHER_WS_ASCII = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+_OTHER_WS = _OTHER_WS_ASCII + ("\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+                               "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _words_unless_varied(s: str, spaces_only: int = 0) -> tuple[list[str], int] | None:
+    """``(s.split(), number of distinct words)``, or None when DP307 provably cannot fire.
+
+    DP307 needs n >= 30 words with distinct 3-grams G < 0.35 (n - 2). Each distinct word but
+    the last two starts a distinct 3-gram (at its first occurrence), so G >= D - 2 for D distinct
+    words. The first k words hold D_k <= D distinct words; the rest of the text holds at most
+    (its whitespace characters + 1) words, so n <= n_up. If 100 (D_k - 2) >= 35 (n_up - 2), then
+    G / (n - 2) >= 0.35 exactly; float division rounds monotonically, so the computed ratio is
+    >= float(0.35) and DP307's "< 0.35" is False.
+
+    k is a little over a third of the words expected from the length, enough for ordinary text,
+    so most of the split and of the hashing is saved; when the bound fails the remaining words
+    are split and hashed once, nothing twice. ``spaces_only``: s has no whitespace but " ".
+    """
+    k = 4 + len(s) // 14  # ~0.4 of the words at 5.5 characters a word, + 4
+    words = s.split(None, k)
+    if len(words) <= k:  # that was every word
+        return words, len(set(words))
+    rest = words.pop()
+    ws = rest.count(" ")
+    if not spaces_only:
+        for ch in _OTHER_WS_ASCII if rest.isascii() else _OTHER_WS:
+            if ch in rest:
+                ws += rest.count(ch)
+    n_up = k + 1 + ws
+    if n_up < 30:
+        return None  # fewer than 30 words
+    seen = set(words)
+    if 100 * (len(seen) - 2) >= 35 * (n_up - 2):
+        return None
+    more = rest.split()
+    seen.update(more)
+    words += more  # == s.split(): the first k words, then the words of the remainder
+    return words, len(seen)
