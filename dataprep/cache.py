@@ -1,7 +1,7 @@
 """Profile cache: parquet rows + a pickle of the rest, keyed by file size, mtime, content hash
 and the scan options, so `tui`, `gate` and `audit` on an unchanged file do not rescan.
 
-The optional parts of a profile (``sketch``, ``text``) are not in the key: one entry per file and
+The optional parts of a profile (``content``, ``tokens``, ``sketch``, ``text``) are not in the key: one entry per file and
 options, holding whatever parts its last scan computed; ``scan`` uses it when it holds the parts
 asked for, and otherwise rescans with the union of both (so a run of different commands
 converges on one complete entry instead of rescanning each time)."""
@@ -47,7 +47,7 @@ def key_for(path: str, options) -> str | None:
     except OSError:
         return None
     opts = asdict(options)
-    for part in ("sketch", "text"):  # what the entry holds, not which entry (see the module doc)
+    for part in ("content", "tokens", "sketch", "text"):  # what the entry holds, not which entry (module doc)
         opts.pop(part, None)
     # polars' version too: the diversity word ids are polars hashes, stable only within a version.
     raw = repr((CACHE_FORMAT, __version__, pl.__version__, os.path.abspath(path), st.st_size, st.st_mtime_ns, digest,

@@ -350,7 +350,9 @@ def _dedup_options(compare, threshold, num_perm, ngram, char_shingles):
         if v is not None:
             kw[k] = v
     try:
-        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw), text=False)  # dedup reads no text features
+        # The sketch is all dedup and split read: no text features, no DP3xx findings, and no
+        # token counts unless a keep policy weighs them (the caller turns tokens back on).
+        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw), text=False, content=False, tokens=False)
     except ValueError as e:
         _err(f"error: {e}")
         raise typer.Exit(2) from None
@@ -465,6 +467,10 @@ def dedup(
         _err("error: --index-add needs --index DIR or --redis HOST:PORT")
         raise typer.Exit(2)
     options = _dedup_options(compare, threshold, num_perm, ngram, char_shingles)
+    if keep.value != "first":  # longest / most-trainable-tokens weigh token counts
+        import dataclasses
+
+        options = dataclasses.replace(options, tokens=True)
     indexes = []
     try:
         if index is not None:

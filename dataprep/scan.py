@@ -42,6 +42,8 @@ SHARD_BYTES = 16 * 2**20  # the largest shard; files up to this size are scanned
 # costs (text features, pickling, merge) stay negligible.
 MIN_SHARD_BYTES = 2**20
 COMPARE_MODES = ("conversation", "user", "assistant")
+# What a scan may leave out (ScanOptions booleans): a profile with a part covers a request without it.
+PARTS = ("content", "tokens", "sketch", "text")
 ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 TOKEN_COLUMNS = tuple(f"tokens_{f}" if f not in ("n_messages", "n_images") else f for f in COUNT_FIELDS)
 
@@ -52,11 +54,12 @@ class ScanOptions:
 
     model: str | None = None  # token counting model (rules/models.toml); None = the table's default
     tokenizer: str | None = None  # tiktoken:NAME or a tokenizer.json path for open models
-    content: bool = True  # run the DP3xx text rules
+    content: bool = True  # run the DP3xx text rules (False: structure only; dedup and split read no findings)
     compare: str = "conversation"  # what dedup compares: conversation (user+assistant), user, assistant
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     sketch: bool = True  # MinHash signatures + exact keys of the compared text (dedup, split, leakage)
     text: bool = True  # lexical text features of the example rows (diversity)
+    tokens: bool = True  # token counts per role (tokens, gate, keep policies): the tokenizer is ~half a lean scan
 
     def __post_init__(self):
         if self.compare not in COMPARE_MODES:
@@ -64,9 +67,13 @@ class ScanOptions:
 
     def covers(self, other: "ScanOptions") -> bool:
         """Whether a profile scanned with these options holds everything ``other`` asks for."""
-        return ((self.model, self.tokenizer, self.content, self.compare, self.minhash)
-                == (other.model, other.tokenizer, other.content, other.compare, other.minhash)
-                and (self.sketch or not other.sketch) and (self.text or not other.text))
+        return ((self.model, self.tokenizer, self.compare, self.minhash)
+                == (other.model, other.tokenizer, other.compare, other.minhash)
+                and all(getattr(self, p) or not getattr(other, p) for p in PARTS))
+
+    def union(self, other: "ScanOptions") -> "ScanOptions":
+        """These options with every part either set of options asks for."""
+        return replace(self, **{p: getattr(self, p) or getattr(other, p) for p in PARTS})
 
 
 @dataclass
@@ -222,7 +229,7 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     # The per-line loop runs once per input line on every core: list methods are bound to
     # locals and per-line tuples are transposed once at the end (C speed) instead of feeding
     # 31 column lists one value at a time.
-    count = _counter(opts).count
+    count = _counter(opts).count if opts.tokens else None
     content = opts.content
     findings: list[Finding] = []
     state = FileState()
@@ -263,7 +270,7 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
                   is_example))
         if is_example:
             u, a, s, pattern, chars, ncalls, turns = _texts_of(rec, fmt)
-            add_tokens(count(rec).as_tuple())
+            add_tokens(count(rec).as_tuple() if count is not None else zeros)
             sh = 0
             if s is not None:
                 sh = system_prompt_hash(s)
@@ -412,7 +419,7 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
                 if hit.options.covers(opts):
                     return hit
                 # Parts are missing: rescan once with everything either scan wanted.
-                opts = replace(opts, sketch=opts.sketch or hit.options.sketch, text=opts.text or hit.options.text)
+                opts = opts.union(hit.options)
                 del hit
     try:
         stream, size, plain = open_input(path)
@@ -478,7 +485,8 @@ def _init_worker(counter) -> None:
 
 def _warm(opts: ScanOptions) -> None:
     """Build the worker's tokenizer while the parent prepares (overlaps the start-up)."""
-    _counter(opts)
+    if opts.tokens:
+        _counter(opts)
 
 
 def _take(counter) -> int:
@@ -668,6 +676,8 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
     frames.clear()
     if not opts.sketch:  # not computed: null, not a 0 that reads as "no prompt"
         rows = rows.with_columns(pl.lit(None, dtype=pl.UInt64).alias("prompt_hash"))
+    if not opts.tokens:  # not counted: null, not 0 tokens
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in TOKEN_COLUMNS)
     sigs = exact = None
     if opts.sketch:
         # Copy signatures shard by shard into one array, releasing each shard's block as it goes:

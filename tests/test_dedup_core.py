@@ -409,6 +409,51 @@ def test_conflicting_answers():
     assert conflicts[0].min_similarity < 0.5
 
 
+def test_conflicting_answers_equal_a_brute_force_reference_in_any_chunking(monkeypatch):
+    """Exact Jaccard of the answers' word 3-gram hash sets, min over the compared pairs (all pairs,
+    or star from the first member in groups over max_group), computed here the obvious way."""
+    from dataprep.dedup import clusters
+    from dataprep.dedup.shingles import shingle_hashes
+
+    rng = random.Random(7)
+    vocab = "the a answer is four five six seven cat dog blue red green x y z".split()
+    keys, texts = [], []
+    for g in range(400):
+        base = " ".join(rng.choices(vocab, k=rng.randint(0, 25)))
+        for _ in range(rng.choice([1, 2, 3, 5, 12])):
+            t = base if rng.random() < 0.4 else " ".join(rng.choices(vocab, k=rng.randint(0, 25)))
+            keys.append(g)
+            texts.append("" if rng.random() < 0.05 else t)
+    order = list(range(len(keys)))
+    rng.shuffle(order)
+    keys, texts = [keys[i] for i in order], [texts[i] for i in order]
+
+    def reference(max_group):
+        h, c, exact = shingle_hashes(texts, "word", 3)
+        off = np.concatenate([[0], np.cumsum(c)])
+        sets = [set(h[off[i]:off[i + 1]].tolist()) for i in range(len(texts))]
+        out = []
+        for g in sorted(set(keys), key=lambda g: keys.index(g)):
+            m = [i for i, k in enumerate(keys) if k == g]
+            if len(m) < 2 or len({int(exact[i]) for i in m}) == 1:
+                continue
+            pairs = [(a, b) for x, a in enumerate(m) for b in m[x + 1:]] if len(m) <= max_group else \
+                [(m[0], b) for b in m[1:]]
+            sims = [1.0 if not (sets[a] or sets[b]) else len(sets[a] & sets[b]) / len(sets[a] | sets[b])
+                    for a, b in pairs if exact[a] != exact[b]]
+            if min(sims, default=1.0) < 0.5:
+                out.append((m, min(sims)))
+        return out
+
+    for chunk in (1, 7, 1 << 15):
+        monkeypatch.setattr(clusters, "_CONFLICT_CHUNK", chunk)
+        for max_group in (64, 4):
+            got = [(c.members.tolist(), c.min_similarity) for c in conflicting_answers(keys, texts,
+                                                                                        max_group=max_group)]
+            assert got == reference(max_group)
+            assert len(got) > 50
+
+
 # ----------------------------------------------------------------------------- splits
 
 

@@ -184,3 +184,38 @@ def test_cache_entry_grows_to_the_parts_asked_for(tmp_path):
         hit = scan(str(p), jobs=1, **kw)
         assert hit.cached and hit.rows.drop("prompt_hash").equals(lean.rows.drop("prompt_hash"))
         assert np.array_equal(hit.signatures, withsk.signatures)
+
+
+def test_dedup_scan_leaves_out_tokens_and_content_rules_and_says_so():
+    """dedup and split read only the sketch: their scan skips the tokenizer and the DP3xx rules.
+    Token columns are null (not 0), the schema still holds, and the estimate refuses."""
+    from dataprep.dedup.analyze import duplicates
+    from dataprep.tokens.analyze import analyze as token_analysis
+
+    path = str(SAMPLES / "broken.jsonl")
+    full = scan(path, jobs=1, cache=False)
+    lean = scan(path, jobs=1, cache=False, tokens=False, content=False, text=False)
+    assert lean.rows["tokens_total"].null_count() == lean.rows.height
+    assert lean.rows["n_messages"].null_count() == lean.rows.height
+    assert failing_lines(lean.rows) == {}
+    assert not any(f.rule.startswith("DP3") for f in lean.findings)
+    assert any(f.rule.startswith("DP3") for f in full.findings)
+    same = ["line", "offset", "length", "format", "blank", "parsed", "is_example", "roles", "chars_user"]
+    assert lean.rows.select(same).equals(full.rows.select(same))
+    assert np.array_equal(lean.signatures, full.signatures)
+    ex, res = duplicates(lean)  # keep=first needs no tokens
+    ex_full, res_full = duplicates(full)
+    assert np.array_equal(res.cluster_id, res_full.cluster_id) and (res.cluster_id >= 0).any()
+    with pytest.raises(ValueError, match="tokens=True"):
+        duplicates(lean, keep="longest")
+    with pytest.raises(ValueError, match="tokens=True"):
+        token_analysis(lean)
+
+
+def test_a_profile_with_more_parts_covers_a_request_for_fewer(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_bytes((SAMPLES / "support_chat.jsonl").read_bytes())
+    full = scan(str(p), jobs=1)
+    hit = scan(str(p), jobs=1, tokens=False, content=False, text=False)
+    assert hit.cached and hit.rows.equals(full.rows)  # the cached superset, tokens included
+    assert hit.options.tokens and hit.options.content

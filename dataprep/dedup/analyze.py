@@ -293,6 +293,8 @@ def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
     profile.require("sketch", "near-duplicate detection")
     ex = example_index(profile)
     kw = {}
+    if keep != "first":
+        profile.require("tokens", f"--keep {keep}")
     if keep == "longest":
         kw["lengths"] = profile.rows["tokens_total"].to_numpy()[ex]
     elif keep == "most-trainable-tokens":

@@ -265,13 +265,6 @@ class Conflict:
     min_similarity: float  # lowest answer-shingle Jaccard among the compared pairs
 
 
-def _set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    if not len(a) and not len(b):
-        return 1.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    return inter / (len(a) + len(b) - inter)
-
-
 def conflicting_answers(
     prompt_keys: Sequence | np.ndarray,
     answer_texts: Sequence[str],
@@ -301,26 +294,60 @@ def conflicting_answers(
     multi = np.flatnonzero(counts[inverse] >= 2)
     if not len(multi):
         return []
-    h, c, exact = shingle_hashes([answer_texts[i] for i in multi.tolist()], "word", ngram)
-    off = np.zeros(len(c) + 1, dtype=np.int64)
-    np.cumsum(c, out=off[1:])
-    sets = [np.unique(h[off[k] : off[k + 1]]) for k in range(len(multi))]
     groups: dict[int, list[int]] = {}
-    for k, g in enumerate(inverse[multi].tolist()):
-        groups.setdefault(g, []).append(k)
+    for i, g in zip(multi.tolist(), inverse[multi].tolist()):
+        groups.setdefault(g, []).append(i)
+    ordered = sorted(groups.values(), key=lambda m: m[0])
     out: list[Conflict] = []
-    for g in sorted(groups, key=lambda g: multi[groups[g][0]]):
-        ks = groups[g]
-        if len({int(exact[k]) for k in ks}) == 1:
+    # Groups in chunks of about _CONFLICT_CHUNK answers: the shingle sets of one chunk are alive
+    # at a time (a million-line file with 300k repeated prompts would otherwise hold ~2 GB).
+    start = 0
+    while start < len(ordered):
+        stop, size = start, 0
+        while stop < len(ordered) and (size < _CONFLICT_CHUNK or stop == start):
+            size += len(ordered[stop])
+            stop += 1
+        out += _chunk_conflicts(ordered[start:stop], answer_texts, threshold, ngram, max_group)
+        start = stop
+    return out
+
+
+_CONFLICT_CHUNK = 32768
+
+
+def _chunk_conflicts(chunk: list[list[int]], answer_texts: Sequence[str], threshold: float, ngram: int,
+                     max_group: int) -> list[Conflict]:
+    from .shingles import shingle_hashes
+
+    docs = [i for members in chunk for i in members]
+    h, c, exact = shingle_hashes([answer_texts[i] for i in docs], "word", ngram)
+    bounds = np.zeros(len(c) + 1, dtype=np.int64)
+    np.cumsum(c, out=bounds[1:])
+    # Python sets of the shingle hashes: a set intersection is ~20x cheaper than np.intersect1d
+    # on these small arrays, and gives the same exact counts.
+    hl, bl, el = h.tolist(), bounds.tolist(), exact.tolist()
+    out: list[Conflict] = []
+    k = 0
+    for members in chunk:
+        ks = range(k, k + len(members))
+        k += len(members)
+        if len({el[x] for x in ks}) == 1:
             continue
+        sets = {x: frozenset(hl[bl[x]:bl[x + 1]]) for x in ks}
         if len(ks) <= max_group:
             pairs = [(ks[x], ks[y]) for x in range(len(ks)) for y in range(x + 1, len(ks))]
         else:
-            pairs = [(ks[0], k) for k in ks[1:]]
+            pairs = [(ks[0], x) for x in ks[1:]]
         low = 1.0
         for a, b in pairs:
-            if exact[a] != exact[b]:
-                low = min(low, _set_jaccard(sets[a], sets[b]))
+            if el[a] != el[b]:
+                sa, sb = sets[a], sets[b]
+                if not sa and not sb:
+                    sim = 1.0
+                else:
+                    inter = len(sa & sb)
+                    sim = inter / (len(sa) + len(sb) - inter)
+                low = min(low, sim)
         if low < threshold:
-            out.append(Conflict(multi[ks], low))
+            out.append(Conflict(np.asarray(members, dtype=np.int64), low))
     return out

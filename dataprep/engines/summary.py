@@ -30,7 +30,7 @@ def profile_summary(profile, engine: str = "local") -> dict:
         "valid_examples": profile.state.valid,
         "findings": {"errors": sev[Severity.ERROR], "warnings": sev[Severity.WARNING], "infos": sev[Severity.INFO]},
         "rules": dict(sorted(Counter(f.rule for f in profile.findings).items())),
-        "tokens": {
+        "tokens": None if not profile.options.tokens else {
             "model": profile.options.model,  # None: rules/models.toml's default
             "total": int(ex["tokens_total"].sum()) if ex.height else 0,
             "trainable": int(ex["tokens_trainable"].sum()) if ex.height else 0,
@@ -54,7 +54,8 @@ def render_summary(d: dict) -> str:
         + (" (profile from the cache)" if d["cached"] else ""),
         f"  lines {d['lines']:,} · examples {d['examples']:,} · valid {d['valid_examples']:,} · blank {d['blank_lines']:,}",
         f"  findings: {f['errors']:,} errors, {f['warnings']:,} warnings, {f['infos']:,} infos" + (f" ({top})" if top else ""),
-        f"  tokens: {t['total']:,} total, {t['trainable']:,} trainable, at most {t['max_example']:,} per example",
+        (f"  tokens: {t['total']:,} total, {t['trainable']:,} trainable, at most {t['max_example']:,} per example"
+         if t is not None else "  tokens: not counted"),
         f"  exact duplicates: {'not computed' if d['exact_duplicates'] is None else format(d['exact_duplicates'], ',')} · system prompts: {d['system_prompts']:,} · "
         f"with tools: {d['with_tools']:,}",
         f"  {d['seconds']:.2f} s",

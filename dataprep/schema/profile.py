@@ -39,17 +39,19 @@ class ProfileSchema(pa.DataFrameModel):
     chars_assistant: int = pa.Field(ge=0)
     chars_tool: int = pa.Field(ge=0)
     prompt_hash: pl.UInt64 = pa.Field(nullable=True)  # null unless the scan computed the sketch part (DP503)
-    tokens_total: int = pa.Field(ge=0)
-    tokens_trainable: int = pa.Field(ge=0)
-    tokens_system: int = pa.Field(ge=0)
-    tokens_user: int = pa.Field(ge=0)
-    tokens_assistant: int = pa.Field(ge=0)
-    tokens_tool: int = pa.Field(ge=0)
-    tokens_other: int = pa.Field(ge=0)
-    tokens_tools: int = pa.Field(ge=0)
-    tokens_rejected: int = pa.Field(ge=0)
-    n_messages: int = pa.Field(ge=0)
-    n_images: int = pa.Field(ge=0)
+    # The token columns (and the counter's message/image counts) are null when the scan skipped
+    # the tokens part (ScanOptions.tokens=False, e.g. dedup): never a 0 that reads as "no tokens".
+    tokens_total: int = pa.Field(ge=0, nullable=True)
+    tokens_trainable: int = pa.Field(ge=0, nullable=True)
+    tokens_system: int = pa.Field(ge=0, nullable=True)
+    tokens_user: int = pa.Field(ge=0, nullable=True)
+    tokens_assistant: int = pa.Field(ge=0, nullable=True)
+    tokens_tool: int = pa.Field(ge=0, nullable=True)
+    tokens_other: int = pa.Field(ge=0, nullable=True)
+    tokens_tools: int = pa.Field(ge=0, nullable=True)
+    tokens_rejected: int = pa.Field(ge=0, nullable=True)
+    n_messages: int = pa.Field(ge=0, nullable=True)
+    n_images: int = pa.Field(ge=0, nullable=True)
 
     class Config:
         strict = True  # a column the model does not know is a bug in the scan
@@ -80,19 +82,19 @@ class ProfileSchema(pa.DataFrameModel):
 
     @pa.dataframe_check
     def trainable_within_total(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("tokens_trainable") <= pl.col("tokens_total"))
+        return data.lazyframe.select((pl.col("tokens_trainable") <= pl.col("tokens_total")).fill_null(True))
 
     @pa.dataframe_check
     def non_examples_have_no_tokens(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("is_example") | (pl.col("tokens_total") == 0))
+        return data.lazyframe.select((pl.col("is_example") | (pl.col("tokens_total") == 0)).fill_null(True))
 
     @pa.dataframe_check
     def role_pattern_matches_message_count(cls, data: PolarsData) -> pl.LazyFrame:
         n_roles = pl.when(pl.col("roles") == "").then(0).otherwise(pl.col("roles").str.count_matches(",") + 1)
         # Valid examples only (a broken message is '?' in the pattern but not counted);
         # DPO rows count input messages + the preferred output differently, so they are exempt.
-        return data.lazyframe.select(~pl.col("valid") | ~pl.col("is_example") | (n_roles == pl.col("n_messages"))
-                         | (pl.col("format") == F.OPENAI_DPO))
+        return data.lazyframe.select((~pl.col("valid") | ~pl.col("is_example") | (n_roles == pl.col("n_messages"))
+                                      | (pl.col("format") == F.OPENAI_DPO)).fill_null(True))
 
 
 def validate_profile(rows: pl.DataFrame) -> pl.DataFrame:

@@ -31,6 +31,8 @@ def analyze(profile, *, model: str | None = None, epochs: int | None = None, bud
 
     Invalid lines are left out: the provider would reject them, so they are never billed.
     """
+    profile.require("tokens", "the token and cost estimate")
+    profile.require("content", "the token and cost estimate (it bills valid examples only)")
     rows = profile.rows
     ex = rows.filter(pl.col("is_example") & pl.col("valid")) if rows.height else rows
     lines = ex["line"].to_numpy() if ex.height else np.zeros(0, np.int64)
