@@ -831,7 +831,8 @@ def diversity(
     exp = [x.strip() for x in expected.split(",") if x.strip()] if expected else None
     results = []
     for p in [path] + ([compare] if compare else []):
-        prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet, sketch=False)  # no MinHash needed
+        # Diversity reads the text features and token lengths: no MinHash, no DP3xx findings.
+        prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet, sketch=False, content=False)
         if not prof.readable:
             _err(f"error: {prof.findings[0].message}")
             raise typer.Exit(2)

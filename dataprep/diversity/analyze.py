@@ -66,6 +66,7 @@ def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: 
     n = ex.height
     if n:
         profile.require("text", "the diversity analysis")
+        profile.require("tokens", "the diversity analysis (example lengths)")
     if profile.text is None or n == 0:
         return DiversityAnalysis(profile.path, {"version": 1, "examples": 0, "note": "no examples to analyse"})
     structure = ex.select(
