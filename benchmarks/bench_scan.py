@@ -54,6 +54,20 @@ def baseline_tokens(path: Path) -> int:
     return total
 
 
+def floor_tokens(path: Path) -> int:
+    """The part of the scan no design can skip: parse each line once and count its tokens."""
+    import orjson
+
+    from dataprep.tokens.count import TokenCounter
+
+    count = TokenCounter.for_model(None).count
+    total = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            total += count(orjson.loads(raw)).total
+    return total
+
+
 def best(n: int, fn):
     """(fastest wall time of n runs, the last result)."""
     t_best, out = float("inf"), None
@@ -81,6 +95,9 @@ def main(argv=None) -> None:
     ap.add_argument("--file")
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs per measurement")
     ap.add_argument("--full", action="store_true", help="also time the scan with sketch and text features")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time orjson + dataprep's token counter alone on one core (no validation, no rows): "
+                         "the best ratio a scan on N cores could reach if everything else were free")
     a = ap.parse_args(argv)
     path = Path(a.file or HERE / "data" / f"chat{a.examples}.jsonl")
     if not path.exists():
@@ -97,6 +114,11 @@ def main(argv=None) -> None:
         prof = None  # two profiles alive at once would double the peak RSS reported below
         print(f"  dataprep scan --jobs {j}: {times[j]:7.2f} s  {mb / times[j]:6.1f} MB/s  ratio to baseline "
               f"{t_base / times[j]:5.2f}x  tokens={tot:,} {'(identical)' if tot == base else '(DIFFERENT!)'}  {load()}")
+    if a.floor:
+        t_floor, n = best(a.repeat, lambda: floor_tokens(path))
+        j = max(a.jobs)
+        print(f"  floor: orjson + token counter only, 1 core: {t_floor:7.2f} s  (on {j} cores at best "
+              f"{t_floor / j:.2f} s, ratio {t_base / (t_floor / j):.2f}x)  tokens={n:,}  {load()}")
     if len(times) > 1:
         j0, j1 = min(times), max(times)
         print(f"  speed-up {j0} -> {j1} jobs: {times[j0] / times[j1]:.2f}x")
