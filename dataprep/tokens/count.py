@@ -236,58 +236,27 @@ def _system_tokens(text: str, encode, cache: dict[str, int]) -> int:
 
 
 def _message(
-    msg: dict, role: Any, encode, f: Formula, counts: TokenCounts, short: dict[str, int], system: dict[str, int]
+    msg: dict, role: Any, encode, f: Formula, counts: TokenCounts, system: dict[str, int]
 ) -> tuple[int, int]:
-    """(tokens the message adds, of which content + tool calls)."""
+    """(tokens the message adds, of which content + tool calls) for formulas that count the
+    content only (``open``); the ``openai`` formula is ``_add_messages_all_strings``."""
     n = f.per_message
-    body = 0
     if role != "system" and role != "developer":
         system = None  # only system prompts repeat enough to be worth remembering
-    if f.count_all_strings:
-        for key, value in msg.items():
-            if type(value) is str:
-                if key == "role":  # a handful of distinct values: skip the tokenizer call
-                    t = short.get(value)
-                    if t is None:
-                        t = len(encode(value))
-                        if len(short) < _SHORT_CACHE_MAX:
-                            short[value] = t
-                elif key == "content" and system is not None:
-                    t = _system_tokens(value, encode, system)
-                else:
-                    t = len(encode(value))
-                n += t
-                if key == "content":
-                    body += t
-            elif key == "content":
-                t = _content_tokens(value, encode, counts)
-                n += t
-                body += t
-            elif key == "tool_calls":
-                t = _tool_calls_tokens(value, encode)
-                n += t
-                body += t
-            elif key == "function_call":
-                t = _call_tokens(value, encode)
-                n += t
-                body += t
-            if key == "name":
-                n += f.per_name
+    content = msg.get("content")
+    if system is not None and type(content) is str:
+        body = _system_tokens(content, encode, system)
     else:
-        content = msg.get("content")
-        if system is not None and type(content) is str:
-            body = _system_tokens(content, encode, system)
-        else:
-            body = _content_tokens(content, encode, counts)
-        calls = msg.get("tool_calls")
-        if calls is not None:
-            body += _tool_calls_tokens(calls, encode)
-        fc = msg.get("function_call")
-        if fc is not None:
-            body += _call_tokens(fc, encode)
-        n += body
-        if "name" in msg:
-            n += f.per_name
+        body = _content_tokens(content, encode, counts)
+    calls = msg.get("tool_calls")
+    if calls is not None:
+        body += _tool_calls_tokens(calls, encode)
+    fc = msg.get("function_call")
+    if fc is not None:
+        body += _call_tokens(fc, encode)
+    n += body
+    if "name" in msg:
+        n += f.per_name
     return n, body
 
 
@@ -311,7 +280,7 @@ def _add_messages(
             continue
         counts.n_messages += 1
         role = msg.get("role")
-        n, body = _message(msg, role, encode, f, counts, short, system)
+        n, body = _message(msg, role, encode, f, counts, system)
         slot = _ROLE_SLOT.get(role, 4) if type(role) is str else 4
         slots[slot] += n
         if trainable and role == "assistant" and msg.get("weight", 1) != 0:
