@@ -337,20 +337,29 @@ def _scan_block(data: bytes, base_offset: int, path: str, expected: str, opts: S
 
 def shard_ranges(path: str, size: int, shard_bytes: int = SHARD_BYTES) -> list[tuple[int, int]]:
     """Byte ranges [start, end) that start at line starts; every line lies in exactly one."""
+    with open(path, "rb") as f:
+        def next_line_start(pos: int) -> int:
+            f.seek(pos)
+            f.readline()  # finish the line that straddles the cut
+            return f.tell()
+
+        return cut_ranges(size, shard_bytes, next_line_start)
+
+
+def cut_ranges(size: int, shard_bytes: int, next_line_start) -> list[tuple[int, int]]:
+    """``shard_ranges`` over any source: ``next_line_start(pos)`` is the offset after the first
+    newline at or after ``pos`` (the Ray engine's object-storage files read only there)."""
     if size == 0:
         return [(0, 0)]
     cuts = [0]
-    with open(path, "rb") as f:
-        pos = shard_bytes
-        while pos < size:
-            f.seek(pos)
-            f.readline()  # finish the line that straddles the cut
-            nxt = f.tell()
-            if nxt >= size:
-                break
-            if nxt > cuts[-1]:
-                cuts.append(nxt)
-            pos = nxt + shard_bytes
+    pos = shard_bytes
+    while pos < size:
+        nxt = next_line_start(pos)
+        if nxt >= size:
+            break
+        if nxt > cuts[-1]:
+            cuts.append(nxt)
+        pos = nxt + shard_bytes
     cuts.append(size)
     return list(zip(cuts[:-1], cuts[1:]))
 

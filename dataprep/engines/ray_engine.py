@@ -235,19 +235,7 @@ def _next_line_start(f, pos: int, size: int) -> int:
 
 def uri_shard_ranges(f, size: int, shard_bytes: int) -> list[tuple[int, int]]:
     """``shard_ranges`` over a pyarrow random-access file: the same cuts, read at the cuts only."""
-    if size == 0:
-        return [(0, 0)]
-    cuts = [0]
-    pos = shard_bytes
-    while pos < size:
-        nxt = _next_line_start(f, pos, size)
-        if nxt >= size:
-            break
-        if nxt > cuts[-1]:
-            cuts.append(nxt)
-        pos = nxt + shard_bytes
-    cuts.append(size)
-    return list(zip(cuts[:-1], cuts[1:]))
+    return _scan_mod().cut_ranges(size, shard_bytes, lambda pos: _next_line_start(f, pos, size))
 
 
 def download(uri: str, dest: str) -> str:
