@@ -109,7 +109,7 @@ def main(argv=None) -> None:
     print(f"  baseline json.loads + tiktoken loop: {t_base:7.2f} s  {mb / t_base:6.1f} MB/s  tokens={base:,}  {load()}")
     times = {}
     for j in a.jobs:
-        times[j], prof = best(a.repeat, lambda: scan(str(path), jobs=j, cache=False, sketch=False, text=False))
+        times[j], prof = best(a.repeat, lambda j=j: scan(str(path), jobs=j, cache=False, sketch=False, text=False))
         tot = int(prof.rows["tokens_total"].sum())
         prof = None  # two profiles alive at once would double the peak RSS reported below
         print(f"  dataprep scan --jobs {j}: {times[j]:7.2f} s  {mb / times[j]:6.1f} MB/s  ratio to baseline "
@@ -124,7 +124,7 @@ def main(argv=None) -> None:
         print(f"  speed-up {j0} -> {j1} jobs: {times[j0] / times[j1]:.2f}x")
     if a.full:
         j = max(a.jobs)
-        t_full, prof = best(a.repeat, lambda: scan(str(path), jobs=j, cache=False))
+        t_full, prof = best(a.repeat, lambda j=j: scan(str(path), jobs=j, cache=False))
         prof = None
         print(f"  dataprep scan --jobs {j} with sketch + text features (audit/gate): {t_full:7.2f} s  "
               f"{mb / t_full:6.1f} MB/s  ratio to baseline {t_base / t_full:5.2f}x  {load()}")

@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     rng = random.Random(args.seed)
     with open(args.out, "wb") as f:
         buf = []
-        for i in range(args.examples):
+        for _i in range(args.examples):
             buf.append(orjson.dumps(example(rng, args.tools)))
             if len(buf) == 10_000:
                 f.write(b"\n".join(buf) + b"\n")

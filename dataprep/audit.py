@@ -35,6 +35,7 @@ from dataprep.gate.verdict import (
 )
 from dataprep.schema.findings import Counts, Severity
 
+
 # A file at least this big is scanned with every worker (the scan shards it); smaller files are
 # scanned one per worker. Two scan shards: below that a file's own scan cannot use two cores.
 def _big_file_bytes() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -58,10 +58,10 @@ def _emit(text: str, output: Path | None, summary: str, quiet: bool) -> None:
 def validate(
     paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
-    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (ids, prefixes, names).")] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (ids, prefixes, names).")] = None,
-    max_findings: Annotated[Optional[int], typer.Option("--max-findings", min=1, help="Print at most N findings per file (counts stay exact).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (ids, prefixes, names).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (ids, prefixes, names).")] = None,
+    max_findings: Annotated[int | None, typer.Option("--max-findings", min=1, help="Print at most N findings per file (counts stay exact).")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
@@ -90,7 +90,7 @@ def validate(
 
 @app.command()
 def rules(
-    rule: Annotated[Optional[str], typer.Argument(help="A rule id (DP211) or name (invalid-tool-call).")] = None,
+    rule: Annotated[str | None, typer.Argument(help="A rule id (DP211) or name (invalid-tool-call).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalog.")] = False,
 ) -> None:
     """List every rule, or print one rule's doc with a bad and a fixed example."""
@@ -128,10 +128,10 @@ def convert(
     output: Annotated[str, typer.Argument(help="The chat JSONL to write, or - for stdout (then give --rejects).")],
     source: Annotated[str, typer.Option("--from", help="auto, alpaca, sharegpt, sharegpt-dpo, prompt-completion, "
                                         "preference (prompt/chosen/rejected), openai, openai-dpo.")] = "auto",
-    target: Annotated[Optional[str], typer.Option("--to", help="openai or openai-dpo (default: from the data).")] = None,
-    rejects: Annotated[Optional[str], typer.Option("--rejects", help="Where records that do not convert go "
+    target: Annotated[str | None, typer.Option("--to", help="openai or openai-dpo (default: from the data).")] = None,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Where records that do not convert go "
                                                    "(default: OUTPUT with .rejects.jsonl).")] = None,
-    mapping: Annotated[Optional[list[str]], typer.Option("--map", help="FIELD=COLUMN for custom names, as in "
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN for custom names, as in "
                                                          "LLaMA-Factory's dataset_info (prompt, query, response, "
                                                          "system, history, messages, tools, chosen, rejected, "
                                                          "role_tag, content_tag, user_tag, assistant_tag, "
@@ -183,8 +183,8 @@ def convert(
 @app.command()
 def fix(
     input: Annotated[str, typer.Argument(help="A JSONL file (.gz/.zst read too), or - for stdin.")],
-    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Fixed JSONL (default: IN with .fixed.jsonl).")] = None,
-    rejects: Annotated[Optional[str], typer.Option("--rejects", help="Lines that cannot be fixed safely, with "
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Fixed JSONL (default: IN with .fixed.jsonl).")] = None,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Lines that cannot be fixed safely, with "
                                                    "their findings (default: IN with .rejects.jsonl).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     drop_duplicates: Annotated[bool, typer.Option("--drop-duplicates", help="Drop exact duplicate lines "
@@ -243,14 +243,14 @@ def fix(
 @app.command()
 def tokens(
     paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model id from rules/models.toml.")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Override the default-epochs heuristic.")] = None,
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Max billed tokens x epochs (DP401).")] = None,
-    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="tiktoken:NAME or a tokenizer.json for open models.")] = None,
-    gpu_price: Annotated[Optional[float], typer.Option("--gpu-price", help="USD per GPU-hour (open models).")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="full, lora or qlora (open models' GPU-hours).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model id from rules/models.toml.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the default-epochs heuristic.")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", min=1, help="Max billed tokens x epochs (DP401).")] = None,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="tiktoken:NAME or a tokenizer.json for open models.")] = None,
+    gpu_price: Annotated[float | None, typer.Option("--gpu-price", help="USD per GPU-hour (open models).")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="full, lora or qlora (open models' GPU-hours).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's tokens JSON, one object per file.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -400,18 +400,18 @@ def _write_open(path: str, what: str):
 def dedup(
     paths: Annotated[list[str], typer.Argument(help="The file to deduplicate (or - for stdin); files after "
                                                "--against are more --against files.")],
-    against: Annotated[Optional[list[str]], typer.Option("--against", help="Held-out file(s) checked for leakage "
+    against: Annotated[list[str] | None, typer.Option("--against", help="Held-out file(s) checked for leakage "
                                                          "from PATH (DP502): exact, near and word n-gram matches.")] = None,
-    out: Annotated[Optional[str], typer.Option("--out", help="Write the kept examples here (byte-identical lines; "
+    out: Annotated[str | None, typer.Option("--out", help="Write the kept examples here (byte-identical lines; "
                                                "lines that are not examples are not written).")] = None,
-    clusters: Annotated[Optional[str], typer.Option("--clusters", help="Write one JSON line per cluster of 2+ lines.")] = None,
+    clusters: Annotated[str | None, typer.Option("--clusters", help="Write one JSON line per cluster of 2+ lines.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's dedup JSON on stdout.")] = False,
     keep: Annotated[KeepPolicy, typer.Option("--keep", help="Which line of a cluster is kept.")] = KeepPolicy.first,
     compare: Annotated[CompareMode, typer.Option("--compare", help="What is compared.")] = CompareMode.conversation,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Estimated Jaccard for near duplicates "
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Estimated Jaccard for near duplicates "
                                                        "(default 0.8).")] = None,
-    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=1, help="MinHash permutations (default 128).")] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1, help="Shingle size (default 5 words, 24 "
+    num_perm: Annotated[int | None, typer.Option("--num-perm", min=1, help="MinHash permutations (default 128).")] = None,
+    ngram: Annotated[int | None, typer.Option("--ngram", min=1, help="Shingle size (default 5 words, 24 "
                                                  "characters with --char-shingles).")] = None,
     char_shingles: Annotated[bool, typer.Option("--char-shingles", help="Character shingles (short texts).")] = False,
     leak_ngram: Annotated[int, typer.Option("--leak-ngram", min=0, help="Word n-gram size of the --against overlap "
@@ -420,19 +420,19 @@ def dedup(
                                                   "matches covering less than this share of a line's n-grams "
                                                   "(default 0: any shared n-gram).")] = 0.0,
     no_conflicts: Annotated[bool, typer.Option("--no-conflicts", help="Skip DP503 (conflicting answers).")] = False,
-    index: Annotated[Optional[Path], typer.Option("--index", help="Local index DIR of data already trained on: "
+    index: Annotated[Path | None, typer.Option("--index", help="Local index DIR of data already trained on: "
                                                   "PATH lines found there are DP502.")] = None,
     index_add: Annotated[bool, typer.Option("--index-add", help="Then add PATH's kept examples to the index (exact copies already there are skipped).")] = False,
-    redis: Annotated[Optional[str], typer.Option("--redis", help="HOST:PORT of a Redis-backed index (datasketch "
+    redis: Annotated[str | None, typer.Option("--redis", help="HOST:PORT of a Redis-backed index (datasketch "
                                                  "MinHashLSH), instead of or besides --index.")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
                                                  "cluster; needs the ray extra).")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: join this cluster "
                                                        "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
@@ -559,18 +559,18 @@ def split(
     val: Annotated[float, typer.Option("--val", help="Share for validation.")] = 0.1,
     test: Annotated[float, typer.Option("--test", help="Share for test.")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="Same seed and input: same files, byte for byte.")] = 0,
-    out_dir: Annotated[Optional[Path], typer.Option("--out-dir", help="Where train/val/test.jsonl and split.json go "
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Where train/val/test.jsonl and split.json go "
                                                     "(default: IN's folder / IN-stem_split).")] = None,
     stratify: Annotated[StratifyBy, typer.Option("--stratify", help="Balance each format or language across the "
                                                  "splits (language runs langdetect on every example).")] = StratifyBy.format,
     compare: Annotated[CompareMode, typer.Option("--compare", help="What duplicate clusters compare.")] = CompareMode.conversation,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Near-duplicate estimated Jaccard "
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Near-duplicate estimated Jaccard "
                                                        "(default 0.8).")] = None,
-    num_perm: Annotated[Optional[int], typer.Option("--num-perm", min=1)] = None,
-    ngram: Annotated[Optional[int], typer.Option("--ngram", min=1)] = None,
+    num_perm: Annotated[int | None, typer.Option("--num-perm", min=1)] = None,
+    ngram: Annotated[int | None, typer.Option("--ngram", min=1)] = None,
     char_shingles: Annotated[bool, typer.Option("--char-shingles")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the split manifest as JSON on stdout.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
@@ -652,12 +652,12 @@ def gate(
     fail_on: Annotated[str, typer.Option("--fail-on", help="error: only a fail verdict exits 1; warning: "
                                          "a warn verdict exits 1 too.")] = "error",
     output_format: Annotated[GateFormat, typer.Option("--output-format", "-f")] = GateFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
-    against: Annotated[Optional[list[str]], typer.Option("--against", help="Validation/test files checked for "
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
+    against: Annotated[list[str] | None, typer.Option("--against", help="Validation/test files checked for "
                                                          "leakage from the gated file (DP502).")] = None,
-    max_findings: Annotated[Optional[int], typer.Option("--max-findings", min=1, help="Print at most N findings "
+    max_findings: Annotated[int | None, typer.Option("--max-findings", min=1, help="Print at most N findings "
                                                         "per file (counts stay exact).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
@@ -699,7 +699,7 @@ def tui(
     path: Annotated[str, typer.Argument(help="A JSONL file (.gz/.zst read too).")],
     rules_preset: Annotated[str, typer.Option("--rules", "-r", help="A built-in preset (openai, style, task, "
                                               "domain, strict) or a preset TOML file: the verdict shown.")] = "openai",
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
 ) -> None:
     """The terminal inspector: overview, examples, findings, duplicates; search, filters, export.
@@ -738,21 +738,21 @@ def tui(
 @app.command()
 def audit(
     paths: Annotated[list[str], typer.Argument(help="Files, directories (every *.jsonl / *.json inside) and globs.")],
-    html: Annotated[Optional[Path], typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the audit JSON here (docs/audit-json.md); "
+    html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the audit JSON here (docs/audit-json.md); "
                                                      "- for stdout.")] = None,
-    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown report here.")] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report here.")] = None,
     rules_preset: Annotated[str, typer.Option("--rules", "-r", help="Preset for severities and thresholds "
                                               "(openai, style, task, domain, strict or a TOML file).")] = "openai",
     fail_on: Annotated[str, typer.Option("--fail-on", help="error or warning: the verdict that exits 1; never: "
                                          "report only (exit 0 unless a file is unreadable).")] = "error",
-    max_rows: Annotated[Optional[int], typer.Option("--max-rows", min=1, help="Terminal table: at most N files "
+    max_rows: Annotated[int | None, typer.Option("--max-rows", min=1, help="Terminal table: at most N files "
                                                     "(the reports have all).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write cached Profiles.")] = False,
     engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
                                                  "cluster; needs the ray extra).")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: join this cluster "
                                                        "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal report or progress; reports only.")] = False,
 ) -> None:
@@ -812,12 +812,12 @@ def audit(
 @app.command()
 def diversity(
     path: Annotated[str, typer.Argument(help="A chat JSONL file (or - for stdin).")],
-    compare: Annotated[Optional[str], typer.Option("--compare", help="A second file shown side by side.")] = None,
+    compare: Annotated[str | None, typer.Option("--compare", help="A second file shown side by side.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's diversity JSON.")] = False,
     language_sample: Annotated[int, typer.Option("--language-sample", min=1, help="Examples in the language sample.")] = 2000,
     full_language: Annotated[bool, typer.Option("--full-language", help="Detect the language of every example.")] = False,
-    expected: Annotated[Optional[str], typer.Option("--expected-languages", help="Comma list, e.g. en,de (DP602).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    expected: Annotated[str | None, typer.Option("--expected-languages", help="Comma list, e.g. en,de (DP602).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -855,26 +855,26 @@ def diversity(
 @app.command()
 def train(
     target: Annotated[str, typer.Argument(help="The training file, or status / cancel / list for hosted jobs.")],
-    job_id: Annotated[Optional[str], typer.Argument(help="Job id for status / cancel.")] = None,
+    job_id: Annotated[str | None, typer.Argument(help="Job id for status / cancel.")] = None,
     backend: Annotated[str, typer.Option("--backend", "-b", help="trl, openai, axolotl or llamafactory.")] = "trl",
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Base model (tiny-random: a smoke run).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Base model (tiny-random: a smoke run).")] = None,
     rules: Annotated[str, typer.Option("--rules", help="Gate preset run first (name or TOML path).")] = "openai",
-    val: Annotated[Optional[str], typer.Option("--val", help="Validation file; without it a cluster-aware split is made.")] = None,
+    val: Annotated[str | None, typer.Option("--val", help="Validation file; without it a cluster-aware split is made.")] = None,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Validation share of the split.")] = 0.1,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Run directory.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Hyperparameters TOML.")] = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="lora, qlora or full (trl).")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1)] = None,
-    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible API base URL.")] = None,
-    azure_endpoint: Annotated[Optional[str], typer.Option("--azure-endpoint")] = None,
-    api_key_env: Annotated[Optional[str], typer.Option("--api-key-env", help="Env var holding the API key.")] = None,
-    general_eval: Annotated[Optional[str], typer.Option("--general-eval", help="Held-out general set (forgetting check).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Run directory.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Hyperparameters TOML.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="lora, qlora or full (trl).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
+    learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible API base URL.")] = None,
+    azure_endpoint: Annotated[str | None, typer.Option("--azure-endpoint")] = None,
+    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Env var holding the API key.")] = None,
+    general_eval: Annotated[str | None, typer.Option("--general-eval", help="Held-out general set (forgetting check).")] = None,
     no_follow: Annotated[bool, typer.Option("--no-follow", help="Hosted: create the job and return.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be launched; launch nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Train even if the gate fails (recorded in the run card).")] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
 ) -> None:
     """Gate the data, then launch a fine-tuning run (exit 1 when the gate fails, unless --force)."""
     from dataprep.gate.presets import PresetError
@@ -936,7 +936,8 @@ def train(
              f"({est.trainable_tokens or 0:,} trainable), {est.epochs} epochs, {est.charged_tokens:,} billed "
              f"tokens, cost {cost}" + (f", {est.gpu_hours:,.2f} GPU-hours" if est.gpu_hours else ""))
     if val_path is None and not dry_run:
-        from dataprep.dedup.splitting import split as make_split, write_split
+        from dataprep.dedup.splitting import split as make_split
+        from dataprep.dedup.splitting import write_split
         from dataprep.scan import scan
 
         run_dir = Path(cfg.output_dir)
@@ -963,7 +964,7 @@ class EngineName(str, Enum):
     ray = "ray"
 
 
-def _open_engine(engine, address: Optional[str], jobs: Optional[int]):
+def _open_engine(engine, address: str | None, jobs: int | None):
     """The engine of --engine/--ray-address, started; exit 2 when it cannot be."""
     from dataprep.engines import EngineError, open_engine
 
@@ -979,14 +980,14 @@ def scan(
     path: Annotated[str, typer.Argument(help="A chat JSONL file (- for stdin, .gz/.zst), or with --engine ray an "
                                         "object URI (s3://, gs://).")],
     as_json: Annotated[bool, typer.Option("--json", help="The profile summary as JSON on stdout.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", help="Model whose tokenizer counts tokens "
+    model: Annotated[str | None, typer.Option("--model", help="Model whose tokenizer counts tokens "
                                                  "(rules/models.toml; default: its default).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes, or the local Ray "
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes, or the local Ray "
                                                 "instance's CPUs (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
     engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
                                                  "cluster; needs the ray extra).")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: join this cluster "
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: join this cluster "
                                                        "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:

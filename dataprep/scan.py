@@ -65,13 +65,13 @@ class ScanOptions:
         if self.compare not in COMPARE_MODES:
             raise ValueError(f"compare must be one of {', '.join(COMPARE_MODES)}, not {self.compare!r}")
 
-    def covers(self, other: "ScanOptions") -> bool:
+    def covers(self, other: ScanOptions) -> bool:
         """Whether a profile scanned with these options holds everything ``other`` asks for."""
         return ((self.model, self.tokenizer, self.compare, self.minhash)
                 == (other.model, other.tokenizer, other.compare, other.minhash)
                 and all(getattr(self, p) or not getattr(other, p) for p in PARTS))
 
-    def union(self, other: "ScanOptions") -> "ScanOptions":
+    def union(self, other: ScanOptions) -> ScanOptions:
         """These options with every part either set of options asks for."""
         return replace(self, **{p: getattr(self, p) or getattr(other, p) for p in PARTS})
 
@@ -541,7 +541,7 @@ def parallel_ranges(path: str, size: int, jobs: int) -> list[tuple[int, int]]:
 
 
 def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts: ScanOptions, jobs: int,
-                   bar: "_Progress") -> list[_Shard]:
+                   bar: _Progress) -> list[_Shard]:
     """Shards on ``jobs - 1`` spawned workers plus this process.
 
     The parent scans too: it is already warm (imports, tokenizer) while a spawned worker needs
@@ -742,9 +742,8 @@ class _Progress:
     def __init__(self, total: int | None, enabled: bool):
         self.p = None
         if enabled and sys.stderr.isatty():
-            from rich.progress import (BarColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
             from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
             self.p = Progress(TextColumn("scanning"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"),
                               TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),

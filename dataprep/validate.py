@@ -100,7 +100,7 @@ class FileState:
                 arr = self.format_lines[out.format] = array("q")
             arr.append(line.number)
 
-    def merge(self, other: "FileState") -> None:
+    def merge(self, other: FileState) -> None:
         self.lines += other.lines
         self.blank += other.blank
         self.records += other.records
@@ -273,7 +273,7 @@ class ValidationResult:
         verdict = "fail" if c.errors else ("warn" if c.warnings else "pass")
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos, "verdict": verdict}
 
-    def capped(self, n: int) -> "ValidationResult":
+    def capped(self, n: int) -> ValidationResult:
         """A copy showing at most ``n`` findings per file; the summary still counts them all."""
         files = []
         for r in self.files:

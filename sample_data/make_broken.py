@@ -108,7 +108,7 @@ def lines() -> list[tuple[bytes, bytes, list[str]]]:
     add(b'{"messages": [{"role": "user", "content": "Hi \\ud800"}, {"role": "assistant", "content": "Hello."}]}',
         ["DP101"])
     # Clean lines so the file has well over the 10-example minimum.
-    for i, (q, r) in enumerate([
+    for _i, (q, r) in enumerate([
         ("Do you ship to Canada?", "Yes, we ship to Canada within five business days."),
         ("What sizes do your frames come in?", "Our frames come in sizes from small to extra large."),
         ("Can I return worn shoes?", "Shoes can be returned unworn within thirty days."),

@@ -2132,7 +2132,7 @@ def english_pool(rng: random.Random) -> list[tuple[dict, list[tuple[str, str]]]]
     firsts: set = set()
     bounds = []
     start = 0
-    for name, size, cap in POOL_SEGMENTS:
+    for _name, size, cap in POOL_SEGMENTS:
         bounds.append((start, start + size, cap))
         start += size
     counts: list[dict] = [{} for _ in POOL_SEGMENTS]

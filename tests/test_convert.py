@@ -491,7 +491,7 @@ def test_array_items_keep_values_and_start_lines(tmp_path_factory, items, indent
     try:
         res = convert(str(damaged), str(tmp / "o.jsonl"))
     except Exception as e:  # only a clean InputError-style refusal is acceptable
-        raise AssertionError(f"convert raised {e!r}")
+        raise AssertionError(f"convert raised {e!r}") from e
     n_out = len((tmp / "o.jsonl").read_bytes().splitlines())
     n_rej = len((tmp / "o.rejects.jsonl").read_bytes().split(b"\n")) - 1
     assert (n_out, n_rej) == (res.written, res.rejected)

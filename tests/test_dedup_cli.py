@@ -25,8 +25,8 @@ from dataprep.cli import app
 from dataprep.dedup import shingles as sh
 from dataprep.dedup.analyze import analyze, compared_text
 from dataprep.dedup.index import LocalIndex
-from dataprep.dedup.splitting import split
 from dataprep.dedup.leakage import LEAK_KINDS
+from dataprep.dedup.splitting import split
 from dataprep.scan import scan
 
 EXACT_CASE, EXACT_WEIGHT, NEAR_OF, CONFLICT_OF = 3, 37, 18, 7

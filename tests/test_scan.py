@@ -3,14 +3,13 @@ cookbook-exact token counts, and a cache that is used only while the file is unc
 
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import orjson
 import polars as pl
 import pytest
-
-import sys
 
 import dataprep.scan  # noqa: F401  (loads the module; the package attribute is the function)
 

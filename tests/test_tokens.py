@@ -20,8 +20,8 @@ import pytest
 
 from dataprep.tokens.count import (
     COUNT_FIELDS,
-    TokenCounter,
     HFTokenizer,
+    TokenCounter,
     TokenCounts,
     TokenizerError,
     count_example,

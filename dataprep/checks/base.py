@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataprep.schema.catalog import all_rules
 from dataprep.schema.findings import Finding, Severity
 
-
 _RULES: dict = {}
 
 

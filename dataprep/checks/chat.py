@@ -10,8 +10,7 @@ import re
 import orjson
 
 from dataprep.checks.base import Sink, pointer_escape, short, type_name
-from dataprep.checks.content import (H_ALL, H_RULES, assistant_rules, check_repeated_text, check_text,
-                                     check_text_at)
+from dataprep.checks.content import H_ALL, H_RULES, assistant_rules, check_repeated_text, check_text, check_text_at
 from dataprep.schema.limits import provider_limits
 
 CHAT_TOP_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})

@@ -8,6 +8,8 @@ Over a scanned Profile: ``analyze(profile, keep=..., against=[...])`` -> ``Dedup
 persistent indexes ``LocalIndex(DIR)`` and ``RedisIndex(HOST:PORT, ...)``.
 """
 
+# The command layer over a scanned Profile (dataprep dedup / dataprep split).
+from .analyze import DedupReport, Leak, analyze, duplicates  # noqa: E402
 from .clusters import (
     DUP_KINDS,
     KEEP_POLICIES,
@@ -18,17 +20,14 @@ from .clusters import (
     conflicting_answers,
     find_duplicates,
 )
+from .index import LocalIndex, RedisIndex  # noqa: E402
 from .leakage import LEAK_KINDS, LeakageResult, leakage
 from .lsh import lsh_params
 from .minhash import EMPTY, MinHashConfig, is_empty, reference_minhash, signatures, sketch
 from .shingles import exact_hash, exact_hashes, ngram_hashes, normalize, words
 from .split import assign_splits, groups_from_clusters
-from .text import COMPARE_MODES, compare_text, prompt_and_answer
-
-# The command layer over a scanned Profile (dataprep dedup / dataprep split).
-from .analyze import DedupReport, Leak, analyze, duplicates  # noqa: E402
-from .index import LocalIndex, RedisIndex  # noqa: E402
 from .splitting import SplitResult, check_fractions, split, write_split  # noqa: E402
+from .text import COMPARE_MODES, compare_text, prompt_and_answer
 
 __all__ = [
     "COMPARE_MODES",

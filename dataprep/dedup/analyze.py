@@ -25,7 +25,7 @@ from dataprep.checks.base import Sink
 from dataprep.schema.findings import Finding
 
 from . import lsh
-from .clusters import EXACT, NEAR, KEEP_POLICIES, DedupResult, conflicting_answers, find_duplicates
+from .clusters import EXACT, KEEP_POLICIES, NEAR, DedupResult, conflicting_answers, find_duplicates
 from .leakage import L_NGRAM, L_NONE, LEAK_KINDS, leakage
 from .shingles import CONTAMINATION_NGRAM, ngram_hashes
 from .text import prompt_and_answer

@@ -282,7 +282,6 @@ def conflicting_answers(
     ``prompt_keys`` are any hashable values equal for equal prompts (e.g. ``exact_hash`` of the
     prompt turns).
     """
-    from .shingles import shingle_hashes
 
     keys = np.asarray(prompt_keys)
     if len(keys) != len(answer_texts):

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import polars as pl
-
 import numpy as np
+import polars as pl
 
 from dataprep.diversity.lexical import (
     MATTR_WINDOW,

@@ -672,7 +672,7 @@ class RayEngine:
         self._tmp: str | None = None
 
     # lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "RayEngine":
+    def start(self) -> RayEngine:
         from . import EngineError
 
         ray = _ray()
@@ -703,7 +703,7 @@ class RayEngine:
             _ray().shutdown()
             self._started = False
 
-    def __enter__(self) -> "RayEngine":
+    def __enter__(self) -> RayEngine:
         return self.start()
 
     def __exit__(self, *exc) -> None:

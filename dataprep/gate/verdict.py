@@ -537,7 +537,7 @@ class GateResult:
             return 1
         return 0
 
-    def capped(self, n: int) -> "GateResult":
+    def capped(self, n: int) -> GateResult:
         files = []
         for r in self.files:
             c = FileAssessment(**{**vars(r), "findings": r.findings[:n], "truncated": max(0, len(r.findings) - n)})

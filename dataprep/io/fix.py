@@ -459,7 +459,7 @@ def _move_minority(in_path, spool, res: FixResult, out, rej, reject, moved: set[
         return sink.findings
 
     if dry_run:
-        for number, fmt in sorted(wanted.items()):
+        for number, _fmt in sorted(wanted.items()):
             res.rejected += 1
             res.reject_rules["DP108"] += 1
             ex = res.reject_examples.setdefault("DP108", [])

@@ -9,7 +9,7 @@ opening phrases), thresholds, the cost of training per model, and the findings w
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -326,7 +326,7 @@ def file_section(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, r
 
 def render_html(result: AuditResult, *, title: str = "dataprep audit", max_findings: int = MAX_FINDINGS) -> str:
     """The whole report as one HTML document (a string)."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     s = result.summary()
     p = result.preset
     body = [

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def provider_limits(provider: str = "openai") -> dict:
     table = tomllib.loads(resources.files("dataprep.rules").joinpath("limits.toml").read_text("utf-8"))
     if provider not in table:

@@ -66,7 +66,8 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
-from dataprep.tokens.models import Formula, formula as _formula, get_model
+from dataprep.tokens.models import Formula, get_model
+from dataprep.tokens.models import formula as _formula
 from dataprep.tokens.vocab import ENCODING_NAMES, get_encoding
 
 __all__ = [

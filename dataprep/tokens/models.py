@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -33,7 +33,7 @@ class UnknownModelError(ValueError):
     """``--model`` names no row of rules/models.toml."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str) -> dict[str, Any]:
     text = resources.files("dataprep.rules").joinpath(name).read_text("utf-8")
     return tomllib.loads(text)
@@ -95,7 +95,7 @@ def _date(v: Any) -> date | None:
     return date.fromisoformat(str(v))
 
 
-@lru_cache(maxsize=None)
+@cache
 def formula(name: str) -> Formula:
     raw = _table("models.toml")["counting"]
     if name not in raw:
@@ -110,7 +110,7 @@ def formula(name: str) -> Formula:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def providers() -> dict[str, ProviderSpec]:
     out = {}
     for r in _table("models.toml")["provider"]:
@@ -127,7 +127,7 @@ def providers() -> dict[str, ProviderSpec]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def list_models() -> dict[str, ModelSpec]:
     """Every model row of rules/models.toml, keyed by canonical id, in table order."""
     out = {}
@@ -188,7 +188,7 @@ class EpochRules:
     as_of: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def epoch_rules() -> EpochRules:
     r = _table("epochs.toml")
     return EpochRules(
@@ -225,7 +225,7 @@ class ThroughputTable:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def gpu_throughput() -> ThroughputTable:
     r = _table("gpu_throughput.toml")
     buckets = tuple(sorted(r["bucket"], key=lambda b: b["max_params_b"]))

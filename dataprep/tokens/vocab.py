@@ -19,7 +19,7 @@ import gzip
 import hashlib
 import os
 import zlib
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -195,7 +195,7 @@ def build_encoding(name: str, path: str | os.PathLike | None = None) -> tiktoken
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_encoding(name: str = "o200k_base") -> tiktoken.Encoding:
     """The verified ``tiktoken.Encoding`` for ``name``, built once per process."""
     return build_encoding(name)

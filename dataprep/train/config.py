@@ -22,12 +22,11 @@ import hashlib
 import json
 import platform
 import sys
+import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
-
-import tomllib
 
 Backend = Literal["trl", "openai", "axolotl", "llamafactory"]
 Method = Literal["lora", "qlora", "full"]
@@ -284,7 +283,7 @@ def library_versions(packages: tuple[str, ...] = _VERSION_PACKAGES) -> dict[str,
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 RunStatus = Literal[

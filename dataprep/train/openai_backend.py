@@ -22,13 +22,12 @@ import datetime as _dt
 import os
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import tomllib
 
 from .config import ConfigError, RunCard, TrainConfig
 from .data import detect_format

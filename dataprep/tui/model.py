@@ -126,7 +126,7 @@ class Dataset:
 
     # ------------------------------------------------------------------ profile
 
-    def attach_profile(self, prof, findings: "FindingsIndex | None" = None) -> None:
+    def attach_profile(self, prof, findings: FindingsIndex | None = None) -> None:
         self.profile = prof
         rows = prof.rows
         self._n_rows = rows.height
@@ -143,7 +143,7 @@ class Dataset:
         self._dup = np.zeros(rows.height, dtype=np.uint8)
         self.set_findings(findings or index_findings(prof.findings, rows.height))
 
-    def set_findings(self, fi: "FindingsIndex") -> None:
+    def set_findings(self, fi: FindingsIndex) -> None:
         """Swap in a findings view (the scan's first, the gate's assessment later)."""
         self.findings = fi.findings
         self.by_line = fi.by_line

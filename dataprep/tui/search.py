@@ -79,7 +79,7 @@ class Filter:
             parts.append("search-" + (re.sub(r"[^A-Za-z0-9]+", "-", self.regex).strip("-")[:24] or "regex"))
         return "-".join(parts) or "all"
 
-    def with_filters(self, text: str) -> "Filter":
+    def with_filters(self, text: str) -> Filter:
         """This filter with its structural part replaced by the filter-bar ``text``."""
         f = parse_filters(text)
         return replace(f, regex=self.regex)
