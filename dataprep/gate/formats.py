@@ -11,7 +11,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
-from dataprep import __version__
+from dataprep.meta import VERSION as __version__
+from dataprep.meta import stamped
 from dataprep.schema.catalog import all_rules, get_rule
 from dataprep.schema.findings import Finding, Severity
 
@@ -20,7 +21,7 @@ GITHUB_ANNOTATION_CAP = 10  # GitHub shows at most 10 annotations of each level 
 
 
 def render_json(result, **_) -> str:
-    return orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(stamped(result.to_dict()), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def render_text(result, *, max_lines_per_rule: int = 5, color: bool = False, **_) -> str:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from dataprep import __version__
 from dataprep.audit import AuditResult, file_readiness, table_row
 from dataprep.gate.verdict import FileAssessment, format_value
+from dataprep.meta import VERSION as __version__
 from dataprep.report import svg
 
 MAX_FINDINGS = 1000  # per file; the JSON report has them all

@@ -8,6 +8,7 @@ from pathlib import Path
 from dataprep.audit import AuditResult, file_readiness, table_row
 from dataprep.gate.formats import md_cell
 from dataprep.gate.verdict import FileAssessment, format_value, tier_ladder
+from dataprep.meta import VERSION
 
 MAX_FINDINGS = 200  # per file; the JSON report has them all
 MARK = {"good": "✅", "warn": "⚠️", "bad": "❌", "info": "ℹ️"}
@@ -118,7 +119,8 @@ def render_markdown(result: AuditResult, *, title: str = "dataprep audit", max_f
     out = [f"# {title}: {VERDICT.get(s['verdict'], s['verdict'])}", "",
            f"{s['files']} file(s), preset `{result.preset.name}`; {s['valid_examples']:,} valid examples of "
            f"{s['examples']:,} records; {s['errors']:,} error(s), {s['warnings']:,} warning(s); estimated cost "
-           f"{_money(s['estimated_cost_usd'])} on {s['model']} (estimate).", "", "## Readiness", ""]
+           f"{_money(s['estimated_cost_usd'])} on {s['model']} (estimate); written by dataprep {VERSION}.", "",
+           "## Readiness", ""]
     out += [f"- {MARK[x.level]} **{x.topic}**: {x.text}" for x in result.readiness()]
     out += ["", "## Files", ""]
     head = ["file", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens", "est. cost",
