@@ -14,18 +14,18 @@ advice that fine-tuning is premature. Every statement carries the figure it rest
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataprep.checks.formats import CONVERTIBLE
 from dataprep.gate.presets import Preset, load_preset
 from dataprep.gate.verdict import (
+    ANALYSIS_CHECKS,
     FileAssessment,
     assess_path,
     tier_ladder,
@@ -90,13 +90,17 @@ class AuditResult:
                 "estimated_cost_usd": round(sum((r.tokens or {}).get("estimated_cost_usd") or 0.0 for r in self.files), 4),
                 "model": self.preset.model,
                 "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files),
+                "analyses_failed": sum(len(r.failed) for r in self.files),
                 "seconds": round(self.seconds, 3)}
 
     def exit_code(self, fail_on: Severity | str = Severity.ERROR) -> int:
         """As the gate: 0 pass/warn, 1 a failing file (or warn with fail_on warning), 2 when a file
-        could not be read at all (after every other file was audited and reported). ``fail_on``
-        "never": a report-only run, 0 unless a file was unreadable."""
+        could not be read at all or an analysis failed on it (fail closed; 1 when the preset sets
+        ``analysis_failure = "fail"``), after every other file was audited and reported.
+        ``fail_on`` "never": a report-only run, 0 unless a file was unreadable or not fully analysed."""
         if self.unreadable or not self.files:
+            return 2
+        if any(r.failed for r in self.files) and self.preset.analysis_failure == "error":
             return 2
         if fail_on == "never":
             return 0
@@ -149,7 +153,7 @@ def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, job
           cache: bool = True, progress: bool = False, leakage: bool = True) -> AuditResult:
     """Audit files, directories and globs; every file becomes one FileAssessment, bad ones too."""
     from dataprep.io.reader import expand_inputs
-    from dataprep.scan import default_jobs
+    from dataprep.scan import _pool, default_jobs
 
     t0 = time.perf_counter()
     p = load_preset(preset)
@@ -171,7 +175,8 @@ def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, job
     try:
         if len(small) > 1 and jobs > 1:
             # spawn: polars and tiktoken hold thread pools that a fork can deadlock
-            with ProcessPoolExecutor(min(jobs, len(small)), mp_context=multiprocessing.get_context("spawn")) as ex:
+            # scan's pool: workers that die with us and are ended at once on Ctrl-C (dataprep.lifetime)
+            with _pool(min(jobs, len(small))) as ex:
                 futs = {ex.submit(_worker, f, p, cache, partners.get(f)): f for f in small}
                 for fut in as_completed(futs):
                     f = futs[fut]
@@ -241,6 +246,11 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
     n = vol.get("valid_examples", 0)
     if r.examples == 0:
         return [Statement("volume", "bad", "No examples: the file is empty.", {"examples": 0})]
+    for name, why in r.failed.items():  # first: every figure below may be missing because of it
+        out.append(Statement("quality", "bad",
+                             f"The {name} analysis failed ({why}): not checked: {ANALYSIS_CHECKS.get(name, name)}; "
+                             "the file cannot pass until it runs (DP199; please report the error with the file).",
+                             {"analysis": name, "reason": why}))
     if not r.tokens and r.valid_examples == 0 and r.format not in ("openai-chat", "openai-dpo"):
         return [Statement("quality", "bad", f"{r.examples:,} record(s) in the {r.format} format, not OpenAI chat: "
                           "run `dataprep convert` first.", {"examples": r.examples, "format": r.format})]
@@ -384,6 +394,10 @@ def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
                              "first).", {"files": [r.path for r in small]}))
     if n == 1:
         return out + file_readiness(files[0])
+    broken = [r for r in files if r.failed]
+    if broken:
+        out.append(Statement("quality", "bad", f"{len(broken)} file(s) were not fully analysed (an analysis failed, "
+                             "DP199): they cannot pass.", {"files": [r.path for r in broken]}))
     errs = [r for r in files if r.counts.errors]
     if errs:
         out.append(Statement("quality", "bad", f"{len(errs)} file(s) have errors that the provider would reject "

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from dataprep.meta import VERSION, stamped
 from dataprep.schema.findings import Severity
 
 app = typer.Typer(
@@ -18,6 +19,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dataprep {VERSION}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the installed version and exit.")] = False,
+) -> None:
+    """Decide whether a chat dataset is fit for fine-tuning, show why not, fix it, then train."""
 
 
 class OutputFormat(str, Enum):
@@ -106,8 +121,8 @@ def rules(
         if as_json:
             import orjson
 
-            typer.echo(orjson.dumps({"id": r.id, "name": r.name, "severity": r.severity.value, "summary": r.summary,
-                                     "doc": r.doc, "bad": r.bad, "fixed": r.fixed}).decode())
+            typer.echo(orjson.dumps(stamped({"id": r.id, "name": r.name, "severity": r.severity.value, "summary": r.summary,
+                                     "doc": r.doc, "bad": r.bad, "fixed": r.fixed})).decode())
         else:
             typer.echo(rule_doc(r.id), nl=False)
         return
@@ -124,33 +139,70 @@ def rules(
 
 @app.command()
 def convert(
-    input: Annotated[str, typer.Argument(help="A JSON array or JSONL file (.gz/.zst read too), or - for stdin.")],
-    output: Annotated[str, typer.Argument(help="The chat JSONL to write, or - for stdout (then give --rejects).")],
+    paths: Annotated[list[str], typer.Argument(metavar="[IN] OUT", help="IN: JSONL, a JSON array, parquet or CSV "
+                                               "(.gz/.zst read too), or - for stdin; with --dataset, IN defaults to "
+                                               "the entry's file. OUT: the JSONL to write, or - for stdout (then "
+                                               "give --rejects).")],
     source: Annotated[str, typer.Option("--from", help="auto, alpaca, sharegpt, sharegpt-dpo, prompt-completion, "
-                                        "preference (prompt/chosen/rejected), openai, openai-dpo.")] = "auto",
+                                        "preference (prompt/chosen/rejected), openai, openai-dpo, llamafactory, "
+                                        "llamafactory-dpo, oasst.")] = "auto",
     target: Annotated[str | None, typer.Option("--to", help="openai or openai-dpo (default: from the data).")] = None,
     rejects: Annotated[str | None, typer.Option("--rejects", help="Where records that do not convert go "
                                                    "(default: OUTPUT with .rejects.jsonl).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN for custom names, as in "
                                                          "LLaMA-Factory's dataset_info (prompt, query, response, "
                                                          "system, history, messages, tools, chosen, rejected, "
-                                                         "role_tag, content_tag, user_tag, assistant_tag, "
+                                                         "kto_tag, role_tag, content_tag, user_tag, assistant_tag, "
                                                          "system_tag, function_tag, observation_tag).")] = None,
+    dataset_info: Annotated[str | None, typer.Option("--dataset-info", help="A LLaMA-Factory dataset_info.json: "
+                                                     "take the file, format and mapping from its --dataset entry "
+                                                     "(--from and --map still override).")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="The entry of --dataset-info to use.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
-    """Alpaca / ShareGPT / prompt-completion / preference / OpenAI records → OpenAI chat (or preference) JSONL.
+    """Alpaca / Dolly / question-answer / ShareGPT / OASST / LLaMA-Factory / preference / OpenAI
+    records, from JSONL, JSON, parquet or CSV → OpenAI chat (or preference) JSONL.
 
-    Every record becomes one output line or one line of the rejects file with its source line and
-    reason; the output passes the validator's per-line rules. Exit 0 all converted, 1 some rejected,
-    2 usage error or unreadable input.
+    Every record becomes one output line or one line of the rejects file with its source line (or
+    row) and reason; the output passes the validator's per-line rules. Exit 0 all converted, 1
+    some rejected, 2 usage error or unreadable input.
     """
-    from dataprep.io.convert import MappingError, summary_renderables
+    from dataprep.io.convert import DatasetInfoError, MappingError, dataset_spec, parse_mapping, summary_renderables
     from dataprep.io.convert import convert as run_convert
     from dataprep.io.reader import InputError
 
+    map_arg: list[str] | dict | None = mapping
+    if (dataset_info is None) != (dataset is None):
+        _err("error: --dataset-info FILE and --dataset NAME go together")
+        raise typer.Exit(2)
+    if dataset_info is not None:
+        try:
+            spec = dataset_spec(dataset_info, dataset)
+            merged = dict(spec.mapping)
+            merged.update(parse_mapping(mapping))  # --map wins over the entry
+        except (DatasetInfoError, MappingError) as e:
+            _err(f"error: {e}")
+            raise typer.Exit(2) from None
+        map_arg = merged
+        if source == "auto":
+            source = spec.source
+        if len(paths) == 1:
+            if spec.file is None:
+                _err(f"error: dataset {dataset} is {spec.where}, not a local file; download it and pass it:\n"
+                     f"  dataprep convert FILE {paths[0]} --dataset-info {dataset_info} --dataset {dataset}")
+                raise typer.Exit(2)
+            if not Path(spec.file).exists():
+                _err(f"error: dataset {dataset}: its file {spec.file} does not exist; pass the file:\n"
+                     f"  dataprep convert FILE {paths[0]} --dataset-info {dataset_info} --dataset {dataset}")
+                raise typer.Exit(2)
+            paths = [spec.file, paths[0]]
+    if len(paths) != 2:
+        _err("error: give IN and OUT (IN may be left out only with --dataset-info and --dataset)")
+        raise typer.Exit(2)
+    input, output = paths
     try:
-        res = run_convert(input, output, source=source, target=target, rejects_path=rejects, mapping=mapping)
+        res = run_convert(input, output, source=source, target=target, rejects_path=rejects, mapping=map_arg)
     except (MappingError, ValueError) as e:
         _err(f"error: {e}")
         raise typer.Exit(2) from None
@@ -163,7 +215,7 @@ def convert(
     if as_json:
         import orjson
 
-        text = orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode()
+        text = orjson.dumps(stamped(res.to_dict()), option=orjson.OPT_INDENT_2).decode()
         if output == "-":
             _err(text)
         else:
@@ -224,7 +276,7 @@ def fix(
     if as_json:
         import orjson
 
-        typer.echo(orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(stamped(res.to_dict()), option=orjson.OPT_INDENT_2).decode())
     # A dry run's plan is its output (stdout, unless --json took stdout); a real run's summary goes to stderr.
     to_stdout = dry_run and not as_json
     if to_stdout or not quiet:
@@ -283,7 +335,7 @@ def tokens(
         _err(f"error: {e.args[0] if e.args else e}")
         raise typer.Exit(2) from None
     if as_json:
-        sys.stdout.write(orjson.dumps({"version": 1, "files": [r.to_dict() for r in reports]},
+        sys.stdout.write(orjson.dumps(stamped({"version": 1, "files": [r.to_dict() for r in reports]}),
                                       option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         con = Console()
@@ -532,9 +584,9 @@ def dedup(
                                 o.rows.height, by_path.get(o.path, [])))
     result = ValidationResult(files)
     if as_json:
-        text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = orjson.dumps(stamped(report.to_dict()), option=orjson.OPT_INDENT_2).decode() + "\n"
     elif output_format is OutputFormat.json:
-        text = orjson.dumps(result.to_dict() | {"dedup": report.to_dict()}, option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = orjson.dumps(stamped(result.to_dict() | {"dedup": report.to_dict()}), option=orjson.OPT_INDENT_2).decode() + "\n"
     else:
         text = render(output_format.value, result)
     human = output is None and not as_json and output_format is OutputFormat.text
@@ -613,7 +665,7 @@ def split(
             raise typer.Exit(2) from None
     if as_json:
         files = {k: v for k, v in paths.items() if k != "manifest"}
-        typer.echo(orjson.dumps(res.manifest(files), option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(stamped(res.manifest(files)), option=orjson.OPT_INDENT_2).decode())
     if not quiet:
         con = Console(stderr=True, highlight=False, soft_wrap=True)
         for r in summary_renderables(res, paths):
@@ -687,8 +739,9 @@ def gate(
         text += render_gate_text(shown)
     s = result.summary()
     code = result.exit_code(fail_on)
+    failed = "".join(f"; {f.path}: the {name} analysis failed" for f in result.files for name in f.failed)
     summary = (f"gate {s['verdict'].upper()} (preset {s['preset']}): {s['errors']} error(s), {s['warnings']} warning(s), "
-               f"{s['infos']} info(s), {s['thresholds_failed']} threshold(s) failed; exit {code}")
+               f"{s['infos']} info(s), {s['thresholds_failed']} threshold(s) failed{failed}; exit {code}")
     _step_summary(text if fmt == "markdown" else render("markdown", shown, title="dataprep gate"))
     _emit(text, output, summary, quiet)
     raise typer.Exit(code)
@@ -780,7 +833,7 @@ def audit(
     written = []
     try:
         if json_out is not None:
-            data = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n"
+            data = orjson.dumps(stamped(result.to_dict()), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n"
             if to_stdout:
                 sys.stdout.write(data)
             else:
@@ -821,10 +874,14 @@ def diversity(
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
-    """Lexical diversity, openings, structure and language mix (the language part is a sample)."""
+    """Lexical diversity, openings, structure and language mix (the language part is a sample).
+
+    Exit 0 no warnings, 1 warning findings, 2 unreadable or unusable input (no examples: empty,
+    not JSONL, not UTF-8) or an analysis that failed, with one line saying what to do.
+    """
     import orjson
 
-    from dataprep.diversity.analyze import analyze
+    from dataprep.diversity.analyze import analyze, unusable_reason
     from dataprep.diversity.report import render_compare, render_terminal
     from dataprep.scan import default_jobs, scan
 
@@ -833,11 +890,18 @@ def diversity(
     for p in [path] + ([compare] if compare else []):
         # Diversity reads the text features and token lengths: no MinHash, no DP3xx findings.
         prof = scan(p, jobs=jobs, cache=not no_cache, progress=not quiet, sketch=False, content=False)
-        if not prof.readable:
-            _err(f"error: {prof.findings[0].message}")
+        why = unusable_reason(prof)
+        if why is not None:  # an unreadable file's finding names it already ("cannot read PATH: ...")
+            _err(f"error: {why}" if not prof.readable else f"error: {p}: {why}")
             raise typer.Exit(2)
-        results.append(analyze(prof, language_sample=language_sample, full_language=full_language,
-                               expected_languages=exp, jobs=jobs or default_jobs()))
+        try:
+            res = analyze(prof, language_sample=language_sample, full_language=full_language,
+                          expected_languages=exp, jobs=jobs or default_jobs())
+        except Exception as e:  # fail closed, in one line: a crashed analysis is never a report
+            _err(f"error: {p}: the diversity analysis failed ({type(e).__name__}: {e}); "
+                 "please report it with the file")
+            raise typer.Exit(2) from None
+        results.append(res)
     if as_json:
         doc = results[0].to_dict() if len(results) == 1 else {"a": results[0].to_dict(), "b": results[1].to_dict()}
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
@@ -849,6 +913,11 @@ def diversity(
             typer.echo(f"  {f.rule} {f.name} line {f.line}: {f.message}")
         if len(results[0].findings) > 15:
             typer.echo(f"  ... and {len(results[0].findings) - 15} more findings")
+    failed = [(r.path, part, why) for r in results for part, why in r.failed.items()]
+    for p, part, why in failed:  # the report above lacks that part: never exit as if it were complete
+        _err(f"error: {p}: the {part} analysis failed ({why}); its figures are missing")
+    if failed:
+        raise typer.Exit(2)
     raise typer.Exit(1 if any(f.severity.value != "info" for r in results for f in r.findings) else 0)
 
 
@@ -1012,21 +1081,127 @@ def scan(
     if path == "-":  # name stdin as the user did, not by its spool file
         d["path"] = "-"
     if as_json:
-        sys.stdout.write(orjson.dumps(d, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps(stamped(d), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         sys.stdout.write(render_summary(d))
     raise typer.Exit(1 if d["findings"]["errors"] else 0)
 
 
-def main() -> None:
+cache_app = typer.Typer(help="The profile cache: what it holds, and trimming it.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit} ({n:,} bytes)"
+    return f"{n:,} bytes"
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} seconds"
+
+
+@cache_app.command("info")
+def cache_info(
+    as_json: Annotated[bool, typer.Option("--json", help="The same as JSON on stdout.")] = False,
+) -> None:
+    """Where the cache is, how big, how many entries, the oldest, and its size cap."""
+    import time
+
+    from dataprep import cache
+
+    inv = cache.inventory()
+    now = time.time()
+    d = {"directory": str(cache.cache_dir()), "entries": len(inv.entries), "bytes": inv.size,
+         "max_bytes": cache.max_bytes(), "leftover_files": len(inv.leftovers),
+         "oldest_age_seconds": round(now - inv.entries[0].mtime, 1) if inv.entries else None,
+         "newest_age_seconds": round(now - inv.entries[-1].mtime, 1) if inv.entries else None}
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(stamped(d), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    lines = [f"profile cache: {d['directory']}",
+             f"  entries:  {d['entries']:,}",
+             f"  size:     {_human(d['bytes'])}",
+             f"  cap:      {_human(d['max_bytes'])} (DATAPREP_CACHE_MAX_BYTES)"]
+    if inv.entries:
+        lines.append(f"  oldest:   last used {_age(d['oldest_age_seconds'])} ago")
+        lines.append(f"  newest:   last used {_age(d['newest_age_seconds'])} ago")
+    if inv.leftovers:
+        lines.append(f"  leftovers: {len(inv.leftovers):,} file(s) of killed writers or an old format")
+        lines.append("             (`dataprep cache prune` removes them)")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+@cache_app.command("prune")
+def cache_prune(
+    max_size: Annotated[str | None, typer.Option("--max-size", help="Keep at most this much, least recently "
+                                                 "used entries first to go: bytes, or 500M, 2G.")] = None,
+    older_than: Annotated[str | None, typer.Option("--older-than", help="Remove entries not used for this long: "
+                                                   "seconds, or 30m, 12h, 7d, 2w.")] = None,
+) -> None:
+    """Remove cache entries: those not used for --older-than, then the oldest until --max-size fits
+    (neither option: down to the size cap). Leftovers of killed writers always go."""
+    from dataprep import cache
+
     try:
-        app()
-    except KeyboardInterrupt:
-        _err("interrupted")
-        sys.exit(130)
+        size = cache.parse_size(max_size) if max_size is not None else None
+        age = cache.parse_age(older_than) if older_than is not None else None
+    except ValueError as e:
+        _err(f"error: {e} (sizes: 123, 500M, 2G; ages: 90, 30m, 12h, 7d)")
+        raise typer.Exit(2) from None
+    if size is None and age is None:
+        size = cache.max_bytes()
+    removed, freed = cache.prune(max_size=size, older_than=age)
+    inv = cache.inventory()
+    sys.stdout.write(f"removed {removed:,} entr{'y' if removed == 1 else 'ies'}, freed {_human(freed)}\n"
+                     f"{len(inv.entries):,} left, {_human(inv.size)}, in {cache.cache_dir()}\n")
+
+
+def _interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt behind an exit (typer turns an unhandled one into exit 130)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        seen += 1
+    return None
+
+
+def main() -> None:
+    from dataprep import lifetime
+
+    code = None
+    stopped = None
+    try:
+        # Ctrl-C, SIGTERM (CI, kill) and SIGHUP (terminal closed) unwind the command like an
+        # exception, so its cleanups run; whatever still runs below us is ended on the way out.
+        with lifetime.command_signals():
+            app()
+    except KeyboardInterrupt as e:
+        stopped = e
+    except SystemExit as e:
+        code = e.code
+        stopped = _interrupt_in(e)
     except BrokenPipeError:  # `dataprep validate big.jsonl | head`
         sys.stderr.close()
         sys.exit(0)
+    finally:
+        lifetime.end_children()
+    if stopped is not None:  # not handled by the command (train saves a checkpoint and says so itself)
+        import signal
+
+        signum = getattr(stopped, "signum", None) or lifetime.received or signal.SIGINT
+        name = signal.Signals(signum).name
+        _err(f"dataprep: stopped by {name}{' (Ctrl-C)' if name == 'SIGINT' else ''}")
+        sys.exit(lifetime.exit_code(signum))
+    sys.exit(code)
 
 
 if __name__ == "__main__":

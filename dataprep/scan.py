@@ -30,9 +30,11 @@ import xxhash
 from dataprep.checks import formats as F
 from dataprep.checks.parse import NOTHING
 from dataprep.dedup.minhash import MinHashConfig, sketch
+from dataprep.dedup.text import content_text
 from dataprep.diversity.features import TextFeatures, merge_text_features, text_features
 from dataprep.diversity.structure import system_prompt_hash
 from dataprep.io.reader import BOM, InputError, iter_lines, open_binary
+from dataprep.mask import redact
 from dataprep.schema.findings import Finding, Severity
 from dataprep.tokens.count import COUNT_FIELDS, TokenCounter
 from dataprep.validate import FileReport, FileState, LineOutcome, check_line, file_level_findings, validate_file
@@ -133,7 +135,10 @@ class Profile:
 # per-line extraction (runs in workers)
 
 def _texts_of(rec: dict, fmt: str):
-    """(messages, user text, assistant text, system text, role pattern, per-role chars, tool flag)."""
+    """(user text, assistant text, system text, role pattern, per-role chars, tool calls, turns,
+    unreadable): a message content's text is ``dedup.text.content_text``'s (the one definition);
+    ``unreadable`` has bit 1 set when a user message's content has a shape it cannot read, 2 for an
+    assistant's, 4 for another role's (such text counts as "" here, and dedup compares nothing)."""
     if fmt == F.OPENAI_DPO:
         inp = rec.get("input")
         msgs = list(inp.get("messages") or []) if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
@@ -149,6 +154,7 @@ def _texts_of(rec: dict, fmt: str):
     chars = [0, 0, 0, 0]  # system, user, assistant, tool
     tool_calls = 0
     turns = 0
+    bad = 0
     # One branch per role gives its letter, text list and char slot (ROLE_LETTER spelled out:
     # this runs for every message of every line).
     for m in msgs:
@@ -157,9 +163,11 @@ def _texts_of(rec: dict, fmt: str):
             continue
         role = m.get("role")
         c = m.get("content")
-        if type(c) is not str:
-            c = "".join(p.get("text", "") for p in c if type(p) is dict and type(p.get("text")) is str) \
-                if type(c) is list else ""
+        if type(c) is not str:  # the common case stays inline; parts and odd shapes go to the one definition
+            c = content_text(c)
+            if c is None:
+                c = ""
+                bad |= 1 if role == "user" else (2 if role == "assistant" else 4)
         if role == "user":
             letters.append("u")
             user.append(c)
@@ -182,7 +190,7 @@ def _texts_of(rec: dict, fmt: str):
         else:
             letters.append("?")
     return ("\n".join(user), "\n".join(assistant), "\n".join(system) if system else None, ",".join(letters),
-            chars, tool_calls, turns)
+            chars, tool_calls, turns, bad)
 
 
 @dataclass
@@ -246,6 +254,7 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     zeros = (0,) * len(COUNT_FIELDS)
     empty = ("", 0, 0, False, 0, 0, 0, 0, 0, 0)
     mode = opts.compare
+    unread_mask = 3 if mode == "conversation" else (1 if mode == "user" else 2)
     want_sketch, want_text = opts.sketch, opts.text
     trainable = F.TRAINABLE
     unknown = F.UNKNOWN
@@ -269,22 +278,25 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
         add_base((line.number, line.offset, len(line.data), out.format, out.blank, parsed, out.valid, err, warn,
                   is_example))
         if is_example:
-            u, a, s, pattern, chars, ncalls, turns = _texts_of(rec, fmt)
+            u, a, s, pattern, chars, ncalls, turns, bad = _texts_of(rec, fmt)
             add_tokens(count(rec).as_tuple() if count is not None else zeros)
             sh = 0
             if s is not None:
                 sh = system_prompt_hash(s)
                 if sh not in systems:
-                    systems[sh] = s[:200]
+                    systems[sh] = redact(s[:4096])[:200]  # masked before it is cut: a cut key matches nothing
             if want_text:
                 users.append(u)
                 assistants.append(a)
                 example_offsets.append(line.offset)
             if want_sketch:
-                add_compare(f"{u}\n{a}" if mode == "conversation" else (u if mode == "user" else a))
+                # None: text that cannot be read, which the sketch keys as never comparable.
+                add_compare(None if bad & unread_mask else
+                            f"{u}\n{a}" if mode == "conversation" else (u if mode == "user" else a))
             # DP503 key (dedup's, so part of the sketch): the prompt with case and spacing
-            # normalised (C-speed string ops, no word loop)
-            ph = xxh(" ".join(u.lower().split()).encode("utf-8", "surrogatepass")) if want_sketch and u.strip() else 0
+            # normalised (C-speed string ops, no word loop); none when a prompt turn is unreadable.
+            ph = xxh(" ".join(u.lower().split()).encode("utf-8", "surrogatepass")) \
+                if want_sketch and u.strip() and not bad & 1 else 0
             has_tools = bool(rec.get("tools") or rec.get("functions")
                              or (isinstance(rec.get("input"), dict) and rec["input"].get("tools")))
             add_texts((pattern, turns, ncalls, has_tools, sh, chars[0], chars[1], chars[2], chars[3], ph))
@@ -452,6 +464,16 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
     return prof
 
 
+class _Executor(ProcessPoolExecutor):
+    """Workers start (on submit) with Ctrl-C blocked: see ``dataprep.lifetime.sigint_blocked``."""
+
+    def submit(self, *args, **kwargs):
+        from dataprep.lifetime import sigint_blocked
+
+        with sigint_blocked():
+            return super().submit(*args, **kwargs)
+
+
 class _pool:
     """A spawn-context process pool whose workers run polars single-threaded.
 
@@ -466,20 +488,45 @@ class _pool:
         self.initargs = initargs
 
     def __enter__(self) -> ProcessPoolExecutor:
+        from dataprep.lifetime import ensure_tracker, reclaim_signals, worker_init
+
+        ensure_tracker()
+        reclaim_signals()  # polars took SIGINT over at its import; we are about to wait on workers
         self._old = os.environ.get("POLARS_MAX_THREADS")
         os.environ["POLARS_MAX_THREADS"] = "1"  # read by the spawned children at their import
-        self.ex = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=self.initializer, initargs=self.initargs)
+        # Every worker dies with this process and leaves Ctrl-C to it (dataprep.lifetime).
+        self.ex = _Executor(self.n, mp_context=multiprocessing.get_context("spawn"),
+                            initializer=worker_init, initargs=(self.initializer, *self.initargs))
         return self.ex.__enter__()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         try:
-            return self.ex.__exit__(*exc)
+            if exc_type is None:
+                return self.ex.__exit__(exc_type, exc, tb)
+            # Interrupted or failed: the workers' results are not wanted. A plain shutdown would
+            # wait for every running shard to finish (seconds on a big file); end them now.
+            _end_workers(self.ex)
+            return False
         finally:
             if self._old is None:
                 os.environ.pop("POLARS_MAX_THREADS", None)
             else:
                 os.environ["POLARS_MAX_THREADS"] = self._old
+
+
+def _end_workers(ex: ProcessPoolExecutor, grace: float = 1.0) -> None:
+    """Stop a pool at once: queued work is dropped, running workers get SIGTERM, then SIGKILL."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(0.5)
 
 
 # Parallel scans of plain files hand out shards through one shared counter: whoever is free
@@ -547,6 +594,9 @@ def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts
     The parent scans too: it is already warm (imports, tokenizer) while a spawned worker needs
     ~1 s to start, and it would otherwise sit idle waiting for results.
     """
+    from dataprep.lifetime import ensure_tracker
+
+    ensure_tracker()  # before the counter's semaphore registers with it
     ctx = multiprocessing.get_context("spawn")
     counter = ctx.Value("q", 0)
     n = len(ranges)
@@ -580,8 +630,12 @@ def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts
             # interpreters to shut down (~0.1 s with polars and numpy loaded).
             ex.shutdown(wait=False)
         except BaseException:
-            with counter.get_lock():
-                counter.value = n  # workers stop taking shards
+            # Workers stop taking shards. Not a blocking acquire: a worker killed while it held
+            # the lock (SIGHUP reaches the whole process group) would hang the interrupt here.
+            lock = counter.get_lock()
+            if lock.acquire(timeout=0.2):
+                counter.value = n
+                lock.release()
             for f in futs:
                 f.cancel()
             raise

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from dataprep.checks import formats as F
-from dataprep.checks.base import Sink
+from dataprep.checks.base import Sink, short
 from dataprep.checks.chat import check_chat, check_dpo
 from dataprep.checks.content import line_hints
 from dataprep.checks.parse import NOTHING, parse_line
@@ -62,9 +62,46 @@ def check_line(line: RawLine, path: str, expected: str = F.OPENAI_CHAT, content:
             check_chat(rec, sink, content, line_hints(data) if content else 0)
         elif target == F.OPENAI_DPO:
             check_dpo(rec, sink, content, line_hints(data) if content else 0)
-        # Convertible formats get one file-level DP110 instead of a wall of per-line errors.
+        elif target in F.CONVERTIBLE:
+            # The file gets one DP110 (convert it); a record that convert would reject is named here.
+            check_convertible(rec, target, sink, content)
     findings = sink.findings
     return LineOutcome(rec, fmt, findings, False, not findings or not sink.has_error)
+
+
+_COLUMNS = None  # convert's default column and speaker names (no --map), built on first use
+
+
+def check_convertible(rec: dict, fmt: str, sink: Sink, content: bool = True) -> None:
+    """DP112: what `dataprep convert` would do with this record of a convertible format.
+
+    Runs convert's own record converter (no --map, the record's natural target), then the same
+    per-line check convert runs on what it would write: a reject reason, or each error-severity
+    finding of the converted line, becomes one DP112 at this line.
+    """
+    global _COLUMNS
+    from dataprep.io import convert as C
+
+    if _COLUMNS is None:
+        _COLUMNS = C._Columns({})
+    target = F.OPENAI_DPO if fmt in C.PREFERENCE_SOURCES else F.OPENAI_CHAT
+    why = None
+    try:
+        converted = C._convert_one(rec, fmt, target, C._Ctx(sink.line, _COLUMNS, C.ConvertResult("", "", None)))
+        data = orjson.dumps(converted)
+    except C._Reject as r:
+        why = r.reason
+    except (orjson.JSONEncodeError, TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:
+        why = f"the converter fails on it ({type(e).__name__}: {short(str(e), 60)})"  # fail closed: say so
+    if why is not None:
+        sink.add("DP112", f"`dataprep convert` would reject this record: {why}")
+        return
+    out = check_line(RawLine(sink.line, 1, data, b"\n"), sink.path, target, content)
+    for f in out.findings:
+        if f.severity is Severity.ERROR:
+            where = f" at {f.pointer}" if f.pointer else ""
+            sink.add("DP112", f"`dataprep convert` would reject this record: converted, it breaks {f.rule} "
+                     f"{f.name}{where}: {f.message}")
 
 
 def _json_type(v) -> str:
@@ -246,7 +283,27 @@ def _validate_json_array(path: str, stream, size: int | None, provider: str) -> 
     fmt = F.majority(fmts)
     sink.add("DP103", f"file is one JSON array of {len(value)} {F.LABELS[fmt]} records, not JSON Lines (one object "
              f"per line); run `dataprep convert {path} OUT.jsonl`")
-    return FileReport(path, fmt, len(value), 0, n_lines, sink.findings)
+    findings = sink.findings
+    if fmt in F.CONVERTIBLE:
+        findings += _array_conversion_findings(path, data, fmt)
+    return FileReport(path, fmt, len(value), 0, n_lines, findings)
+
+
+def _array_conversion_findings(path: str, data: bytes, fmt: str) -> list[Finding]:
+    """DP112 for the records of a JSON array that `convert` would reject, at the line each starts on."""
+    from dataprep.io.records import _array_records  # convert's own splitter: the same line numbers
+
+    out: list[Finding] = []
+    for src in _array_records(path, data):
+        out += src.findings  # e.g. a key given twice (DP104) in one record
+        if not src.ok or not isinstance(src.value, dict):
+            continue
+        own = F.detect(src.value)
+        if own == fmt or own == F.UNKNOWN:  # records of another format: the array's DP103 speaks for them
+            sink = Sink(path, src.line)
+            check_convertible(src.value, fmt, sink)
+            out += sink.findings
+    return out
 
 
 def _unreadable(path: str, reason: str) -> FileReport:

@@ -74,6 +74,8 @@ def lines() -> list[tuple[bytes, bytes, list[str]]]:
     add(msgs(u("Weather in Bergen?"),
              {"role": "assistant", "content": None, "tool_calls": [
                  {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Bergen\"}"}}]},
+             {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp_c\": 7}"},
+             # a result whose id matches no call (call_1 is answered, so DP218 stays silent)
              {"role": "tool", "tool_call_id": "call_9", "content": "{\"temp_c\": 7}"},
              a("It is seven degrees in Bergen right now."), tools=[WEATHER_TOOL]), ["DP212"])
     add(msgs(u("What is the weather?"), a("Which city are you asking about?"),
@@ -107,6 +109,17 @@ def lines() -> list[tuple[bytes, bytes, list[str]]]:
     add(b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}\x00', ["DP102"])
     add(b'{"messages": [{"role": "user", "content": "Hi \\ud800"}, {"role": "assistant", "content": "Hello."}]}',
         ["DP101"])
+    # Added later (issue 17); at the end so that the lines above keep their numbers.
+    add({"instruction": "Name a bike part.", "input": "", "output": "<nooutput>"}, ["DP108", "DP112"])
+    add(msgs(u("Weather in Oslo and Bergen?"),
+             {"role": "assistant", "content": None, "tool_calls": [
+                 {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}},
+                 {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Bergen\"}"}}]},
+             {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp_c\": 4}"},
+             a("It is four degrees in Oslo right now."), tools=[WEATHER_TOOL]), ["DP218"])
+    add({"input": {"messages": [u("Recommend a bell."), a("A brass bell rings loudest.")]},
+         "preferred_output": [a("A brass bell is loud and lasts for years.")],
+         "non_preferred_output": [a("Any bell will do.")]}, ["DP108", "DP222"])
     # Clean lines so the file has well over the 10-example minimum.
     for _i, (q, r) in enumerate([
         ("Do you ship to Canada?", "Yes, we ship to Canada within five business days."),

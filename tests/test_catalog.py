@@ -73,6 +73,11 @@ RULES_MD = {
     "DP601": ("low-diversity", "warning"),
     "DP602": ("language-mix", "warning"),
     "DP603": ("length-skew", "info"),
+    # Added after RULES.md was written (issue 17: rules peer checkers have); never renumbered.
+    "DP112": ("unconvertible-record", "error"),
+    "DP218": ("unanswered-tool-call", "error"),
+    "DP222": ("preference-input-ends-with-assistant", "warning"),
+    "DP199": ("analysis-failed", "error"),  # issue 15: a crashed analysis fails closed
 }
 
 # Rules whose `bad` line is deliberately not clean JSON (broken, or a key given twice).
@@ -84,6 +89,7 @@ DESCRIBED = {
     "DP100", "DP101", "DP105", "DP106", "DP107", "DP108", "DP109", "DP110", "DP111",
     "DP309", "DP310", "DP311",
     "DP400", "DP401", "DP500", "DP501", "DP502", "DP503", "DP600", "DP601", "DP602", "DP603",
+    "DP199",
 }
 
 SENTENCE_END = (".", "!", "?")
@@ -202,6 +208,10 @@ def test_fixed_examples_are_plausible_training_lines(example):
     rid, _, text = example
     rec = orjson.loads(text)
     assert isinstance(rec, dict), rid
+    if "instruction" in rec:  # DP112: a record of a source format, fixed before `convert`
+        assert rec["instruction"].strip(), rid
+        assert rec["output"].rstrip().endswith(SENTENCE_END), rid
+        return
     if _is_dpo(rec):
         msgs = rec["input"]["messages"]
         outputs = [rec["preferred_output"], rec["non_preferred_output"]]

@@ -361,9 +361,24 @@ def test_mapping_custom_columns_and_tags(tmp_path):
         {"role": "assistant", "content": "Because chain wear matters."},
     ]
     assert_clean(out)
-    # without the mapping nothing is recognised
-    res = convert(str(qa), str(tmp_path / "none.jsonl"))
-    assert res.written == 0 and res.rejected == 12
+    # question/answer is a vocabulary auto-detection knows: the same result without the mapping
+    res = convert(str(qa), str(tmp_path / "auto.jsonl"))
+    assert (res.written, res.rejected) == (12, 0)
+    assert read_jsonl(tmp_path / "auto.jsonl") == read_jsonl(out)
+    assert res.columns[("prompt", "question")] == 12 and res.columns[("response", "answer")] == 12
+    assert res.unused_columns == {"id": 12}
+    # names nobody could guess: nothing converts, and the terminal prints the --map that fixes it
+    odd = write_jsonl(tmp_path / "odd.jsonl", [{"q": f"Why {t}?", "a": f"Because {t}."} for t in TOPICS[:12]])
+    r = runner.invoke(app, ["convert", str(odd), str(tmp_path / "none.jsonl")])
+    assert r.exit_code == 1
+    assert "12 record(s) not recognised" in r.output
+    assert "--map prompt=q --map response=a" in r.output
+    rej = read_jsonl(tmp_path / "none.rejects.jsonl")
+    assert len(rej) == 12 and rej[0]["suggested_map"] == "--map prompt=q --map response=a"
+    r = runner.invoke(app, ["convert", str(odd), str(tmp_path / "fixed.jsonl"), "--map", "prompt=q", "--map",
+                            "response=a"])
+    assert r.exit_code == 0, r.output
+    assert_clean(tmp_path / "fixed.jsonl")
 
     dialogs = [
         {
@@ -496,3 +511,312 @@ def test_array_items_keep_values_and_start_lines(tmp_path_factory, items, indent
     n_rej = len((tmp / "o.rejects.jsonl").read_bytes().split(b"\n")) - 1
     assert (n_out, n_rej) == (res.written, res.rejected)
     assert res.written + res.rejected == res.records
+
+
+# --- column vocabularies teams arrive with (issue 17) ---------------------------------------------
+
+
+ALPACA_EN = SHARED / "alpaca_en_demo.json" if (SHARED := ROOT.parent / "shared" / "data").is_dir() else None
+
+
+def real_alpaca(n=40):
+    """Alpaca records from the bundled sample (real instructions), flat columns only."""
+    recs = json.loads((SAMPLES / "alpaca.json").read_text())
+    return [{k: r.get(k, "") for k in ("instruction", "input", "output")} for r in recs][:n]
+
+
+def test_instruction_input_response_array_converts_every_record(tmp_path):
+    """The public instruction set with columns instruction / input / response (issue 17)."""
+    recs = [{"instruction": r["instruction"], "input": r["input"], "response": r["output"]} for r in real_alpaca()]
+    src = write_array(tmp_path / "irr.json", recs)
+    out = tmp_path / "irr.jsonl"
+    r = runner.invoke(app, ["convert", str(src), str(out)])
+    assert r.exit_code == 0, r.output
+    assert "response <- response (40)" in r.output and "prompt <- instruction (40)" in r.output
+    assert "count check: 40 record(s) in = 40 written + 0 rejected (ok)" in r.output
+    assert len(read_jsonl(out)) == 40
+    assert read_jsonl(out)[0]["messages"][-1] == {"role": "assistant", "content": recs[0]["response"].strip()}
+    assert_clean(out)
+
+
+@pytest.mark.parametrize(
+    "cols",
+    [
+        ("question", None, "answer"),
+        ("prompt", None, "response"),
+        ("query", None, "answer"),
+        ("instruction", "context", "response"),  # Dolly
+    ],
+)
+def test_common_vocabularies_convert_without_a_map(tmp_path, cols):
+    p, i, a = cols
+    recs = []
+    for k, r in enumerate(real_alpaca(12)):
+        rec = {p: r["instruction"], a: r["output"], "category": "open_qa"}
+        if i:
+            rec[i] = f"Context number {k}." if k % 2 else ""
+        recs.append(rec)
+    src = write_jsonl(tmp_path / "v.jsonl", recs)
+    res = convert(str(src), str(tmp_path / "v.out.jsonl"))
+    assert (res.written, res.rejected) == (12, 0)
+    assert res.columns[("prompt", p)] == 12 and res.columns[("response", a)] == 12
+    assert res.unused_columns == {"category": 12}
+    first_user = read_jsonl(tmp_path / "v.out.jsonl")[1]["messages"][0]["content"]
+    assert first_user.startswith(recs[1][p].strip())
+    if i:
+        assert first_user.endswith("Context number 1.")
+    assert_clean(tmp_path / "v.out.jsonl")
+
+
+def test_unknown_conversation_column_gets_a_map_hint(tmp_path):
+    dialogs = [{"dialog": [{"speaker": "customer", "text": f"Is {t} covered?"},
+                           {"speaker": "agent", "text": f"Yes, {t} is covered."}]} for t in TOPICS[:12]]
+    src = write_jsonl(tmp_path / "d.jsonl", dialogs)
+    r = runner.invoke(app, ["convert", str(src), str(tmp_path / "d.out.jsonl")])
+    assert r.exit_code == 1
+    hint = ("--map messages=dialog --map role_tag=speaker --map content_tag=text --map user_tag=customer "
+            "--map assistant_tag=agent")
+    assert hint in r.output
+    r = runner.invoke(app, ["convert", str(src), str(tmp_path / "d.out.jsonl"), *hint.split()])
+    assert r.exit_code == 0, r.output
+    assert_clean(tmp_path / "d.out.jsonl")
+
+
+# --- LLaMA-Factory's newer layout, OASST trees ------------------------------------------------------
+
+
+def lf_from_sharegpt(rec):
+    """LLaMA-Factory's own sharegpt converter output (content parts, per-message loss_weight)."""
+    tag = {"system": "system", "human": "user", "gpt": "assistant", "observation": "tool", "function_call": "assistant"}
+    msgs = []
+    for m in rec["conversations"]:
+        if m["from"] == "function_call":
+            msgs.append({"role": "assistant", "content": [{"type": "tool_calls", "value": m["value"]}],
+                         "loss_weight": 1.0})
+        else:
+            msgs.append({"role": tag[m["from"]], "content": [{"type": "text", "value": m["value"]}],
+                         "loss_weight": 1.0 if m["from"] == "gpt" else 0.0})
+    if rec.get("tools"):
+        msgs.insert(0, {"role": "system", "content": [{"type": "tools", "value": rec["tools"]}], "loss_weight": 0.0})
+    return {"messages": msgs}
+
+
+def test_llamafactory_parts_and_loss_weight(tmp_path):
+    share = json.loads((SAMPLES / "sharegpt.json").read_text())
+    recs = [lf_from_sharegpt(r) for r in share]
+    # a multi-turn record whose first reply is context only (loss_weight 0)
+    multi = next(r for r in recs if sum(m["role"] == "assistant" for m in r["messages"]) >= 2)
+    first_asst = next(m for m in multi["messages"] if m["role"] == "assistant")
+    first_asst["loss_weight"] = 0.0
+    src = write_jsonl(tmp_path / "lf.jsonl", recs)
+    out = tmp_path / "lf.out.jsonl"
+    r = runner.invoke(app, ["convert", str(src), str(out)])
+    assert r.exit_code == 0, r.output
+    rows = read_jsonl(out)
+    assert len(rows) == len(recs)
+    for row in rows:
+        for m in row["messages"]:
+            assert isinstance(m.get("content", ""), str)
+            assert ("weight" in m) == (m["role"] == "assistant")
+    weights = [m["weight"] for m in rows[recs.index(multi)]["messages"] if m["role"] == "assistant"]
+    assert weights[0] == 0 and set(weights[1:]) == {1}
+    assert_clean(out)
+    # a fractional weight has no OpenAI equivalent: rejected with the reason, not rounded
+    recs[0]["messages"][-1]["loss_weight"] = 0.5
+    write_jsonl(src, recs)
+    res = convert(str(src), str(out))
+    assert res.rejected == 1 and "loss_weight not 0 or 1" in res.reject_kinds
+
+
+def test_llamafactory_tool_calls_and_tools(tmp_path):
+    rec = json.loads((SAMPLES / "tools.jsonl").read_text().splitlines()[0])
+    calls = next(m for m in rec["messages"] if m.get("tool_calls"))["tool_calls"]
+    lf = {"messages": [
+        {"role": "system", "content": [{"type": "tools", "value": json.dumps(rec["tools"])}], "loss_weight": 0.0},
+        {"role": "user", "content": [{"type": "text", "value": "Where is order NW-52342?"}], "loss_weight": 0.0},
+        {"role": "assistant", "content": [{"type": "tool_calls", "value": json.dumps(
+            {"name": calls[0]["function"]["name"], "arguments": json.loads(calls[0]["function"]["arguments"])})}],
+         "loss_weight": 1.0},
+        {"role": "tool", "content": [{"type": "text", "value": '{"status": "in transit"}'}], "loss_weight": 0.0},
+        {"role": "assistant", "content": [{"type": "text", "value": "It is in transit."}], "loss_weight": 1.0},
+    ]}
+    src = write_jsonl(tmp_path / "lft.jsonl", [lf] * 10)
+    out = tmp_path / "lft.out.jsonl"
+    res = convert(str(src), str(out))
+    assert (res.written, res.rejected) == (10, 0), res.reject_kinds
+    row = read_jsonl(out)[0]
+    assert row["tools"] == rec["tools"]
+    assert [m["role"] for m in row["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert row["messages"][2]["tool_call_id"] == row["messages"][1]["tool_calls"][0]["id"]
+    assert_clean(out)
+
+
+def test_llamafactory_pairs_to_dpo(tmp_path):
+    prefs = [json.loads(x) for x in (SAMPLES / "dpo.jsonl").read_text().splitlines()[:12]]
+    recs = []
+    for p in prefs:
+        prompt = [{"role": m["role"], "content": [{"type": "text", "value": m["content"]}], "loss_weight": 0.0}
+                  for m in p["input"]["messages"]]
+
+        def reply(text):
+            return [{"role": "assistant", "content": [{"type": "text", "value": text}], "loss_weight": 1.0}]
+
+        recs.append({"chosen_messages": prompt + reply(p["preferred_output"][0]["content"]),
+                     "rejected_messages": prompt + reply(p["non_preferred_output"][0]["content"])})
+    src = write_jsonl(tmp_path / "lfp.jsonl", recs)
+    out = tmp_path / "lfp.out.jsonl"
+    res = convert(str(src), str(out))
+    assert (res.written, res.rejected) == (12, 0), res.reject_kinds
+    assert read_jsonl(out) == prefs
+    assert_clean(out)
+
+
+def oasst_tree(i):
+    return {"message_tree_id": f"t{i}", "tree_state": "ready_for_export", "prompt": {
+        "message_id": f"m{i}", "role": "prompter", "text": f"How do I adjust {TOPICS[i % 14]}?", "lang": "en",
+        "replies": [
+            {"role": "assistant", "text": f"A weaker answer about {TOPICS[i % 14]}.", "rank": 1, "replies": []},
+            {"role": "assistant", "text": f"Check {TOPICS[i % 14]} first, then adjust it slowly.", "rank": 0,
+             "replies": [{"role": "prompter", "text": "Thanks! And after that?", "replies": [
+                 {"role": "assistant", "text": "Then test it on a short ride.", "rank": 0, "replies": []},
+                 {"role": "assistant", "text": "Deleted.", "deleted": True, "replies": []}]}]},
+        ]}}
+
+
+def test_oasst_trees_follow_the_top_ranked_branch(tmp_path):
+    src = write_jsonl(tmp_path / "trees.jsonl", [oasst_tree(i) for i in range(12)])
+    out = tmp_path / "trees.out.jsonl"
+    r = runner.invoke(app, ["convert", str(src), str(out)])
+    assert r.exit_code == 0, r.output
+    row = read_jsonl(out)[0]
+    assert row["messages"] == [
+        {"role": "user", "content": "How do I adjust chain wear?"},
+        {"role": "assistant", "content": "Check chain wear first, then adjust it slowly."},
+        {"role": "user", "content": "Thanks! And after that?"},
+        {"role": "assistant", "content": "Then test it on a short ride."},
+    ]
+    assert "12 alternative repl(ies) not used" in r.output
+    assert_clean(out)
+    # one message per row (the flat export) cannot be one conversation per record: said so
+    flat = [{"message_id": f"m{i}", "parent_id": None, "role": "prompter", "text": "Hi"} for i in range(3)]
+    res = convert(str(write_jsonl(tmp_path / "flat.jsonl", flat)), str(tmp_path / "flat.out.jsonl"))
+    assert res.rejected == 3 and "OASST message row" in res.reject_kinds
+
+
+# --- parquet and CSV ------------------------------------------------------------------------------
+
+
+def test_parquet_and_csv_with_chat_and_alpaca_columns(tmp_path):
+    import polars as pl
+
+    alp = real_alpaca(30)
+    alp[3]["output"] = "42"  # a number-looking answer stays text
+    chat = [json.loads(x) for x in (SAMPLES / "support_chat.jsonl").read_text().splitlines()[:30]]
+    cases = {}
+    pl.DataFrame(alp).write_parquet(tmp_path / "alpaca.parquet")
+    cases["alpaca.parquet"] = (30, "parquet")
+    # nested column: a list of message structs; some messages carry a weight, most do not (null)
+    chat_w = [{"messages": [dict(m) for m in c["messages"]]} for c in chat]
+    for c in chat_w:
+        for m in c["messages"]:
+            if m["role"] == "assistant":
+                m["weight"] = 1
+    pl.DataFrame(chat_w).write_parquet(tmp_path / "chat.parquet")
+    cases["chat.parquet"] = (30, "parquet")
+    pl.DataFrame(alp).write_csv(tmp_path / "alpaca.csv")
+    cases["alpaca.csv"] = (30, "csv")
+    pl.DataFrame({"messages": [json.dumps(c["messages"]) for c in chat]}).write_csv(tmp_path / "chat.csv")
+    cases["chat.csv"] = (30, "csv")
+    share = json.loads((SAMPLES / "sharegpt.json").read_text())
+    pl.DataFrame({"conversations": [r["conversations"] for r in share]}).write_parquet(tmp_path / "share.parquet")
+    cases["share.parquet"] = (len(share), "parquet")
+    for name, (n, shape) in cases.items():
+        out = tmp_path / (name + ".jsonl")
+        r = runner.invoke(app, ["convert", str(tmp_path / name), str(out)])
+        assert r.exit_code == 0, (name, r.output)
+        assert f"count check: {n} record(s) in = {n} written + 0 rejected (ok)" in r.output
+        res = convert(str(tmp_path / name), str(out))
+        assert res.shape == shape and res.written == n
+        assert_clean(out)
+    rows = read_jsonl(tmp_path / "alpaca.csv.jsonl")
+    assert rows[3]["messages"][-1]["content"] == "42"
+    assert read_jsonl(tmp_path / "chat.parquet.jsonl")[0]["messages"] == chat_w[0]["messages"]
+    assert read_jsonl(tmp_path / "chat.csv.jsonl")[0]["messages"] == chat[0]["messages"]
+
+
+def test_table_rejects_name_rows(tmp_path):
+    import polars as pl
+
+    df = pl.DataFrame({"instruction": ["Say hi.", "Say bye.", None], "output": ["Hi.", None, "Bye."]})
+    df.write_parquet(tmp_path / "t.parquet")
+    res = convert(str(tmp_path / "t.parquet"), str(tmp_path / "t.jsonl"))
+    assert (res.records, res.written, res.rejected) == (3, 1, 2)
+    rej = read_jsonl(tmp_path / "t.rejects.jsonl")
+    assert [x["source_row"] for x in rej] == [2, 3] and "source_line" not in rej[0]
+
+
+def test_broken_parquet_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1" + b"\x00" * 100)
+    r = runner.invoke(app, ["convert", str(bad), str(tmp_path / "o.jsonl")])
+    assert r.exit_code == 2 and "not a readable parquet file" in r.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_validate_and_scan_say_run_convert_for_tables(tmp_path):
+    import polars as pl
+
+    pl.DataFrame(real_alpaca(12)).write_parquet(tmp_path / "a.parquet")
+    pl.DataFrame(real_alpaca(12)).write_csv(tmp_path / "a.csv")
+    pl.DataFrame(real_alpaca(12)).write_csv(tmp_path / "noext")
+    for name, kind in (("a.parquet", "parquet"), ("a.csv", "CSV"), ("noext", "CSV")):
+        for cmd in ("validate", "scan"):
+            r = runner.invoke(app, [cmd, str(tmp_path / name)])
+            assert r.exit_code == 2, (name, cmd, r.output)
+            assert f"this is a {kind} file" in r.output and "dataprep convert" in r.output, (name, cmd, r.output)
+            assert "UTF-8" not in r.output and "DP102" not in r.output
+
+
+def test_jsonl_is_never_taken_for_csv(tmp_path):
+    from dataprep.io.reader import tabular_kind
+
+    assert tabular_kind(b'{"a": 1}\n{"a": 2}\n', "x.jsonl") is None
+    assert tabular_kind(b"not json, at all\nsecond, line\n", "x.jsonl") is None  # not a header of names
+    assert tabular_kind(b"instruction,input,output\nSay hi,,Hi\n", "-") == "csv"
+    assert tabular_kind(b"PAR1\x15\x04", "x.jsonl") == "parquet"
+
+
+# --- all of LLaMA-Factory's demo files through their own dataset_info.json --------------------------
+
+
+@pytest.mark.skipif(ALPACA_EN is None, reason="needs the shared real data beside the checkout")
+@pytest.mark.parametrize("name,file", [
+    ("alpaca_en_demo", None),
+    ("glaive_toolcall_en_demo", "sharegpt_toolcall_en_demo.json"),  # stored under another name
+    ("dpo_en_demo", "sharegpt_dpo_en_demo.json"),
+    ("dpo_zh_demo", None),
+    ("kto_en_demo", None),
+    ("c4_demo", None),
+])
+def test_shared_data_via_dataset_info(tmp_path, name, file):
+    info = SHARED / "dataset_info.json"
+    out = tmp_path / f"{name}.jsonl"
+    args = ["convert"] + ([str(SHARED / file)] if file else []) + [str(out), "--dataset-info", str(info),
+                                                                   "--dataset", name]
+    r = runner.invoke(app, args)
+    n = len(json.loads((SHARED / (file or f"{name}.json")).read_text())) if name != "c4_demo" else 300
+    assert f"count check: {n} record(s) in = " in r.output and "(ok)" in r.output, r.output
+    res_written = len(read_jsonl(out))
+    rejects = read_jsonl(tmp_path / f"{name}.rejects.jsonl")
+    assert res_written + len(rejects) == n
+    if name == "c4_demo":  # pre-training text: refused, each record with the reason
+        assert res_written == 0 and {x["reason"] for x in rejects} == {TEXT_REASON}
+        return
+    if name == "kto_en_demo":  # undesirable single replies are refused; multi-turn ones kept with weight 0
+        reasons = {x["reason"].split(" at ")[0].split(":")[0] for x in rejects}
+        assert reasons <= {"KTO label false on the only reply", "DP301 special-token"}, reasons
+        assert any(m.get("weight") == 0 for row in read_jsonl(out) for m in row["messages"])
+    else:
+        assert r.exit_code == 0, r.output
+        assert rejects == []
+    assert_clean(out)

@@ -420,3 +420,57 @@ def test_index_sources_and_arrays_are_aligned(planted, tmp_path):
     # Line 61 is line 3 after normalisation: the keys agree with the shingler's on the compared text.
     rec = _rec(path.read_bytes().splitlines()[2])
     assert exact[1] == exact[2] == sh.exact_hash(compared_text(rec, "openai-chat", "conversation"))
+
+
+# ----------------------------------------------------------------------------- text that is not read
+
+
+def _parts_example(user: str, answer: str, key: str = "value") -> dict:
+    """LLaMA-Factory's layout: content is a list of {"type": "text", "value": ...} parts."""
+    return {"messages": [{"role": "user", "content": [{"type": "text", key: user}]},
+                         {"role": "assistant", "content": [{"type": "text", key: answer}]}]}
+
+
+def test_text_parts_with_value_are_read_and_distinct_conversations_all_kept(tmp_path):
+    """500 distinct conversations in the value-parts layout: none is a duplicate (the old scan
+    read them all as empty text and kept one line of 500)."""
+    lines = [_parts_example(f"question {k}: what is {k} plus {k * 7}?",
+                            f"the answer to question {k} is {k + k * 7}, computed step by step for you")
+             for k in range(500)]
+    lines.append(lines[17])  # one real exact copy
+    path = tmp_path / "lf.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    res = run("dedup", path, "--no-cache", "--json", "-q", "--out", tmp_path / "kept.jsonl")
+    d = json.loads(res.stdout)
+    assert (d["exact_duplicates"], d["near_duplicates"], d["kept"]) == (1, 0, 500), d
+    assert d["not_compared"]["total"] == 0
+    assert len((tmp_path / "kept.jsonl").read_bytes().splitlines()) == 500
+    prof = scan(str(path), jobs=1, cache=False)
+    assert compared_text(lines[3], "openai-chat", "conversation") == \
+        "question 3: what is 3 plus 21?\nthe answer to question 3 is 24, computed step by step for you"
+    assert prof.rows["chars_user"][3] == len("question 3: what is 3 plus 21?")
+
+
+def test_unreadable_examples_are_never_duplicates_and_are_kept(tmp_path):
+    """Content of an unknown shape, or no text at all: not compared, kept by --out, counted."""
+    good = {"messages": [{"role": "user", "content": "hello there, how are you today?"},
+                         {"role": "assistant", "content": "I am fine, thank you for asking me."}]}
+    odd = [{"messages": [{"role": "user", "content": {"weird": k}},
+                         {"role": "assistant", "content": "the same answer in every odd line here"}]}
+           for k in range(3)]
+    blank = [{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "  "}]}] * 2
+    no_text_part = {"messages": [{"role": "user", "content": [{"type": "text"}]},
+                                 {"role": "assistant", "content": "the same answer in every odd line here"}]}
+    recs = [good, *odd, *blank, no_text_part, good]
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in recs) + b"not json\n")
+    res = run("dedup", path, "--no-cache", "--json", "-q", "--out", tmp_path / "kept.jsonl")
+    d = json.loads(res.stdout)
+    assert d["exact_duplicates"] == 1 and d["near_duplicates"] == 0 and d["clusters"] == 1
+    assert d["not_compared"] == {"unreadable_content": 4, "no_text": 2, "not_examples": 1, "total": 7}
+    assert d["kept"] + d["removed"] + d["not_compared"]["total"] == d["lines"] == 9
+    kept = (tmp_path / "kept.jsonl").read_bytes().splitlines()
+    assert len(kept) == 1 + 4 + 2  # the good line once, every line that was not compared
+    text = run("dedup", path, "--no-cache")
+    assert "9 input lines = 1 kept + 1 removed as duplicates + 7 not compared" in text.stdout
+    assert all(len(x) <= 80 for x in text.stdout.splitlines()[:14] if "input lines" in x or "example(s)" in x)

@@ -56,7 +56,8 @@ def assert_same_as_datasketch(texts: list[str], config: MinHashConfig) -> None:
     for i, t in enumerate(texts):
         ref = mh.reference_signature(t, config)
         assert np.array_equal(sigs[i], ref), (i, t[:80])
-        assert int(exact[i]) == exact_hash(t)
+        # a blank text is not compared: it takes the reserved key instead of its hash
+        assert int(exact[i]) == (int(mh.UNREAD_EMPTY) if not t.strip() else exact_hash(t))
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -191,35 +192,113 @@ def test_known_lsh_params_equal_datasketch_optimiser():
     assert lsh.bands_rows(0.7, 64, (0.05, 0.95)) == _optimal_param(0.7, 64, 0.05, 0.95)
 
 
-def test_candidate_pairs_do_not_depend_on_row_order_within_a_bucket():
-    """The band sort is not stable; the pairs must be the same as with a stable one, including
-    big buckets (star from the lowest index, then a chain in index order)."""
-    rng = np.random.default_rng(3)
-    bh = rng.integers(0, 40, (3000, 4)).astype(np.uint64)  # buckets of ~75 rows: some over the cap
-    i, j = lsh.candidate_pairs(bh, max_bucket=64)
-    ref_i, ref_j = [], []
-    for k in range(bh.shape[1]):
-        for v in np.unique(bh[:, k]):
-            members = np.flatnonzero(bh[:, k] == v)
-            if len(members) <= 64:
-                a, b = np.triu_indices(len(members), 1)
-                ref_i.append(members[a]), ref_j.append(members[b])
-            else:
-                ref_i += [np.repeat(members[0], len(members) - 1), members[1:-1]]
-                ref_j += [members[1:], members[2:]]
-    ri, rj = lsh._unique_pairs(np.concatenate(ref_i), np.concatenate(ref_j))
-    assert np.array_equal(i, ri) and np.array_equal(j, rj)
+def _group_verify(group):
+    """A verifier for link tests: similarity 1 inside a planted group, 0 across, counting calls."""
+    calls = []
+
+    def verify(i, j):
+        calls.append(len(i))
+        return (group[i] == group[j]).astype(np.float32)
+
+    return verify, calls
 
 
-def test_big_bucket_is_linked_as_star_and_chain():
-    bh = np.zeros((100, 1), dtype=np.uint64)
-    i, j = lsh.candidate_pairs(bh, max_bucket=64)
-    assert len(i) == 99 + 98  # star from the head plus a chain, not 4950 pairs
-    uf = UnionFind(100)
-    uf.union(i, j)
-    assert (uf.roots() == 0).all()
-    i, j = lsh.candidate_pairs(np.array([[1], [2], [1], [1]], dtype=np.uint64))
-    assert sorted(zip(i.tolist(), j.tolist())) == [(0, 2), (0, 3), (2, 3)]
+def _components(n, i, j):
+    uf = UnionFind(n)
+    if len(i):
+        uf.union(i, j)
+    return uf.roots()
+
+
+def test_link_buckets_members_failing_the_leader_still_meet():
+    """One bucket holding a stray leader and two interleaved groups: both groups are found, the
+    leader joins neither (a star alone would link nobody: every member fails against it)."""
+    group = np.array([9, 1, 2, 1, 2, 1, 2])
+    bh = np.zeros((7, 1), dtype=np.uint64)
+    verify, calls = _group_verify(group)
+    i, j, s, n = lsh.link_buckets(bh, verify, 0.8, UnionFind(7))
+    roots = _components(7, i, j)
+    assert roots.tolist() == [0, 1, 2, 1, 2, 1, 2]
+    assert (s >= 0.8).all() and n == sum(calls) <= 6 + 5 + 2
+    # With one round only, the members failing the leader wait for another band.
+    i, j, _, _ = lsh.link_buckets(bh, verify, 0.8, UnionFind(7), max_rounds=1)
+    assert len(i) == 0
+
+
+@FAST
+@given(st.integers(2, 300), st.integers(1, 12), st.integers(1, 6), st.integers(0, 2**31))
+def test_link_buckets_find_every_planted_group(n, groups, bands, seed):
+    """Similarity an equivalence (planted groups): two members of a group that share a bucket in
+    any band end up in one set, members of different groups never do, and the pairs verified
+    stay within max_rounds per bucket member."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, groups, n)
+    bh = rng.integers(0, 4, (n, bands)).astype(np.uint64)  # few buckets: groups mix in each
+    verify, calls = _group_verify(group)
+    i, j, s, verified = lsh.link_buckets(bh, verify, 0.5, UnionFind(n), max_rounds=groups + 1)
+    roots = _components(n, i, j)
+    assert (group[i] == group[j]).all() and (s == 1).all()
+    expect = np.arange(n)
+    for k in range(bands):
+        for g in range(groups):
+            for v in range(4):
+                m = np.flatnonzero((group == g) & (bh[:, k] == v))
+                if len(m) > 1:
+                    expect = _relabel(expect, m)
+    assert np.array_equal(_canon(roots), _canon(expect))
+    assert verified <= (groups + 1) * n * bands
+
+
+def _relabel(labels, members):
+    lab = labels[members]
+    out = labels.copy()
+    out[np.isin(out, lab)] = lab.min()
+    return out
+
+
+def _canon(labels):
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    return first[inv.ravel()]
+
+
+def test_a_bucket_of_20k_identical_signatures_costs_linear_time_and_memory():
+    """20k distinct texts with one signature (a template bucket in every band): the old all-pairs
+    step made 200M pairs per band; linking verifies each member once."""
+    import time
+    import tracemalloc
+
+    k = 20_000
+    sigs = np.tile(np.arange(128, dtype=np.uint32), (k, 1))
+    exact = np.arange(1, k + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    r = find_duplicates(sigs, exact)
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert r.n_clusters == 1 and r.near_duplicates == k - 1
+    assert r.candidate_pairs == k - 1  # one round, then every later band finds them linked
+    assert peak < 64 * 2**20, peak  # 20k x 128 signatures alone are 10 MB
+    assert seconds < 10
+
+
+def test_cross_links_one_candidate_per_index_group():
+    """A query meets one member per duplicate group of its index bucket, at most max_rounds."""
+    group = np.array([0, 0, 0, 0, 1, 1, 2])  # index rows: a 4-copy group, a 2-copy group, a single
+    bh_index = np.zeros((7, 1), dtype=np.uint64)
+    bh_query = np.zeros((2, 1), dtype=np.uint64)
+    truth = {0: 2, 1: 1}  # query 0 is like group 2, query 1 like group 1
+    seen = []
+
+    def verify(q, x):
+        seen.append((q.tolist(), x.tolist()))
+        return np.array([1.0 if group[b] == truth[a] else 0.0 for a, b in zip(q, x)], dtype=np.float32)
+
+    match, sim = lsh.cross_links(bh_query, bh_index, group, verify, 0.8)
+    assert match.tolist() == [6, 4] and sim.tolist() == [1.0, 1.0]
+    assert seen == [([0, 0, 0, 1, 1, 1], [0, 4, 6, 0, 4, 6])]
+    match, _ = lsh.cross_links(bh_query, bh_index, group, verify, 0.8, max_rounds=2)
+    assert match.tolist() == [-1, 4]
 
 
 def test_signatures_work_in_a_datasketch_index():
@@ -280,10 +359,10 @@ def test_empty_documents_are_never_near_duplicates():
     texts = ["", "!!!", "", "???", " ", words_text(20)]
     sigs, exact = sketch(texts)
     r = find_duplicates(sigs, exact)
-    # "" and "" are exact duplicates (same raw text); "!!!", "???" and " " are distinct.
-    assert r.cluster_id.tolist() == [0, -1, 0, -1, -1, -1]
-    assert DUP_KINDS[r.dup_kind[2]] == "exact"
-    assert r.near_duplicates == 0
+    # "", "" and " " have no text: not compared (never duplicates); "!!!" and "???" are distinct.
+    assert r.cluster_id.tolist() == [-1] * 6
+    assert r.exact_duplicates == r.near_duplicates == 0
+    assert r.not_compared == 3 and r.is_kept.all() and r.kept == 3
 
 
 def test_union_find_makes_clusters_transitive():
@@ -350,8 +429,10 @@ def test_exact_count_is_n_minus_distinct_keys():
     texts += texts[:100]
     sigs, exact = sketch(texts)
     r = find_duplicates(sigs, exact)
-    assert r.exact_duplicates == len(texts) - len(np.unique(exact))
-    assert r.kept == len(texts) - r.exact_duplicates - r.near_duplicates
+    read = ~mh.is_unread(exact)
+    assert r.not_compared == np.count_nonzero(~read)
+    assert r.exact_duplicates == np.count_nonzero(read) - len(np.unique(exact[read]))
+    assert r.kept == len(texts) - r.exact_duplicates - r.near_duplicates - r.not_compared
     assert (r.cluster_id[r.dup_kind > 0] >= 0).all()
 
 

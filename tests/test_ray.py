@@ -85,7 +85,7 @@ def assert_same_dedup(a, b):
 
 def dup_file(path: Path) -> Path:
     """Exact, surface and near copies, chains, and one bucket of 80 near-identical texts
-    (more than lsh.DEFAULT_MAX_BUCKET, so the star-and-chain linking runs too)."""
+    (a big bucket in most bands, so the linking's rounds and skips run too)."""
     rng = random.Random(7)
     vocab = [f"word{i}" for i in range(400)]
 
@@ -188,27 +188,45 @@ def test_dedup_equals_local(eng, small_shards, tmp_path, keep):
     sigs = local.signatures[example_index(local)]
     bands = lsh.band_hashes(sigs, *local.options.minhash.bands_rows)
     biggest = max(np.unique(bands[:, k], return_counts=True)[1].max() for k in range(bands.shape[1]))
-    assert biggest > lsh.DEFAULT_MAX_BUCKET  # so the star-and-chain linking runs
+    assert biggest >= 80  # one big bucket: linked in O(k), not k^2 pairs
     small_shards(8192)
     kept = eng.scan(path, cache=False, signatures="cluster")
     assert len(kept.remote.blocks) >= 5
     assert_same_dedup(expect, eng.analyze(kept, keep=keep))
 
 
-def test_banding_partitions_and_small_buckets(eng, small_shards, tmp_path):
-    """Any partition count, and the star-and-chain linking of oversized buckets, match."""
+def test_banding_partitions_and_rounds(eng, small_shards, tmp_path):
+    """Any partition count, and any number of leader rounds per bucket, match the local path."""
     path = str(dup_file(tmp_path / "dups.jsonl"))
     local = SCAN.scan(path, jobs=1, cache=False)
     ex = example_index(local)
     small_shards(8192)
     remote = eng.scan(path, cache=False, signatures="cluster").remote
-    for parts, max_bucket in ((1, 64), (4, 3), (7, 2)):
-        a = find_duplicates(local.signatures[ex], local.exact[ex], local.options.minhash, max_bucket=max_bucket)
+    for parts, rounds in ((1, 8), (4, 3), (7, 1)):
+        a = find_duplicates(local.signatures[ex], local.exact[ex], local.options.minhash, max_rounds=rounds)
         b = distributed_duplicates(remote, local.exact[ex], local.options.minhash, partitions=parts,
-                                   max_bucket=max_bucket)
-        assert a.candidate_pairs == b.candidate_pairs, (parts, max_bucket)
+                                   max_rounds=rounds)
+        assert a.candidate_pairs == b.candidate_pairs, (parts, rounds)
         for k in ("cluster_id", "is_kept", "dup_kind", "cluster_kept", "cluster_similarity"):
-            assert np.array_equal(getattr(a, k), getattr(b, k)), (parts, max_bucket, k)
+            assert np.array_equal(getattr(a, k), getattr(b, k)), (parts, rounds, k)
+
+
+def test_heavily_duplicated_real_text_same_clusters_jobs_1_2_and_ray(eng, small_shards, tmp_path):
+    """Real sentences, ~40 lines per original (exact, edited, suffixed, shuffled copies): the
+    clusters, kept lines and findings are the same with one process, two, and on Ray."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import gen_real_dups
+
+    path = str(tmp_path / "heavy.jsonl")
+    counts = gen_real_dups.generate(path, 4000, originals=100, copies=40, seed=3)
+    assert counts["original"] >= 90 and counts["edit"] > 500  # sample_data alone when ../shared is absent
+    small_shards(1 << 18)  # several shards, so jobs=2 really splits the file
+    one = analyze(SCAN.scan(path, jobs=1, cache=False))
+    two = analyze(SCAN.scan(path, jobs=2, cache=False))
+    assert one.result.n_clusters >= 90 and np.diff(one.result.cluster_offsets).max() >= 30
+    assert_same_dedup(one, two)
+    small_shards(1 << 16)
+    assert_same_dedup(one, eng.analyze(eng.scan(path, cache=False, signatures="cluster")))
 
 
 def test_dedup_cli_writes_identical_outputs(eng, small_shards, tmp_path):
@@ -271,7 +289,7 @@ def test_scan_cli_json_and_usage_errors(eng):
         r = runner.invoke(app, ["scan", path, "--engine", engine, "--json", "--no-cache", "-j", "1"])
         assert r.exit_code == 1, r.output  # broken.jsonl has errors
         got[engine] = {k: v for k, v in orjson.loads(r.stdout).items() if k not in ("seconds", "engine")}
-    assert got["local"] == got["ray"] and got["ray"]["lines"] == 44
+    assert got["local"] == got["ray"] and got["ray"]["lines"] == 47
     r = runner.invoke(app, ["scan", str(SAMPLES / "nope.jsonl"), "--engine", "ray"])
     assert r.exit_code == 2 and "error:" in r.stderr
     r = runner.invoke(app, ["dedup", path, "--ray-address", "127.0.0.1:1"])

@@ -20,8 +20,13 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal"})
 PART_TYPES = frozenset({"text", "image_url"})
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-IMAGE_URL = re.compile(r"(?:https?://\S+|data:image/(?:jpeg|jpg|png|webp|gif);base64,[A-Za-z0-9+/=\s]+)\Z", re.I)
-MAX_IMAGES = provider_limits()["max_images_per_example"]
+_HTTP_URL = re.compile(r"https?://\S+\Z", re.I)
+_DATA_IMAGE = re.compile(r"data:image/([A-Za-z0-9.+-]{1,40});base64,", re.I)
+_BASE64_BODY = re.compile(r"[A-Za-z0-9+/=\s]+\Z", re.ASCII)  # ASCII: \s is the six whitespace bytes
+_LIMITS = provider_limits()
+MAX_IMAGES = _LIMITS["max_images_per_example"]
+MAX_IMAGE_BYTES = _LIMITS["max_image_bytes"]
+IMAGE_TYPES = frozenset(_LIMITS["image_types"])
 
 # Role shorthand for the role pattern column (s,u,a,t,...).
 ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
@@ -77,6 +82,10 @@ def check_dpo(rec: dict, sink: Sink, content: bool = True, hints: int = H_ALL) -
         else:
             check_messages(msgs, sink, "/input/messages", defined, require_assistant=False, content=content,
                            hints=hints)
+            last = msgs[-1]
+            if type(last) is dict and last.get("role") == "assistant":
+                sink.add("DP222", "input ends with an assistant message, so the two outputs answer no prompt; end "
+                         "input.messages with the user (or tool) turn they reply to", f"/input/messages/{len(msgs) - 1}")
     texts = []
     for key in ("preferred_output", "non_preferred_output"):
         out = rec.get(key)
@@ -155,13 +164,70 @@ def _check_function_def(fn: dict, sink: Sink, ptr: str) -> str | None:
                      f"{ptr}/parameters/type")
         elif "properties" in p and not isinstance(p["properties"], dict):
             sink.add("DP213", "parameters.properties must be an object", f"{ptr}/parameters/properties")
+        else:
+            problem = schema_problem(p)
+            if problem is not None:
+                where, why = problem
+                sink.add("DP213", f"parameters is not a valid JSON Schema: {why}", f"{ptr}/parameters{where}")
     return name
+
+
+# canonical JSON of a parameters schema -> None (valid) or (pointer below it, reason). Files repeat
+# the same few tool definitions on every line: each distinct schema is checked once. Bounded;
+# cleared when full.
+_SCHEMA_PROBLEMS: dict[bytes, tuple[str, str] | None] = {}
+_SCHEMA_PROBLEMS_MAX = 4096
+_META_CHECKERS: dict = {}  # validator class -> a validator over that draft's meta-schema
+
+
+def schema_problem(schema: dict) -> tuple[str, str] | None:
+    """Why ``schema`` is not a valid JSON Schema (checked against its draft's meta-schema), or None.
+
+    The draft is the one ``$schema`` names, else 2020-12 (what OpenAI's function parameters follow).
+    """
+    try:
+        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):  # nesting beyond orjson's limit: judged without the cache
+        key = None
+    if key is not None and key in _SCHEMA_PROBLEMS:
+        return _SCHEMA_PROBLEMS[key]
+    found = _meta_check(schema)
+    if key is not None:
+        if len(_SCHEMA_PROBLEMS) >= _SCHEMA_PROBLEMS_MAX:
+            _SCHEMA_PROBLEMS.clear()
+        _SCHEMA_PROBLEMS[key] = found
+    return found
+
+
+def _meta_check(schema: dict) -> tuple[str, str] | None:
+    # jsonschema is imported on first use: most files define no tools, and the import costs
+    # ~0.1 s in every worker process.
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    try:
+        cls = validators.validator_for(schema, default=Draft202012Validator)
+        checker = _META_CHECKERS.get(cls)
+        if checker is None:
+            checker = _META_CHECKERS[cls] = cls(cls.META_SCHEMA)
+        err = best_match(checker.iter_errors(schema))
+    except RecursionError:  # fail closed: a schema we cannot check is not passed as valid
+        return "", "it nests too deeply to be checked"
+    if err is None:
+        return None
+    where = "".join(f"/{pointer_escape(str(k))}" for k in err.absolute_path)
+    return where, short(err.message, 100)
 
 
 def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, *, require_assistant: bool,
                    content: bool = True, hints: int = H_ALL) -> None:
     """Roles, keys, content, weights, tool calls, images and turn order of one message list."""
-    call_ids: set[str] = set()
+    call_turn: dict[str, int] = {}  # tool call id -> the message that made the call
+    # The answer block of the latest assistant turn with tool calls: the ids still unanswered
+    # (id -> index in its tool_calls). None when no block is open; any message but a tool
+    # message closes it.
+    open_calls: dict[str, int] | None = None
+    block_turn = -1
     images = 0
     assistants = 0
     zero_weight = 0
@@ -171,6 +237,10 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
     seen_non_system = False
     rules = hints & H_RULES  # some text rule family may fire on this line (content.line_hints)
     for i, m in enumerate(msgs):
+        if open_calls is not None and not (m.__class__ is dict and m.get("role") == "tool"):
+            if open_calls:
+                _unanswered(open_calls, sink, base, block_turn, i)
+            open_calls, block_turn = None, -1
         # Fast path: the {role, content} user / assistant / system message with text content,
         # which is most messages. It does exactly what the general path below does for that
         # shape (valid role and keys, no tool or weight keys), in the same order.
@@ -231,7 +301,11 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
             if calls is not None:
                 if not is_assistant:
                     sink.add("DP211", "only assistant messages may carry tool_calls", f"{base}/{i}/tool_calls")
-                _check_tool_calls(calls, sink, f"{base}/{i}/tool_calls", defined, call_ids)
+                made = _check_tool_calls(calls, sink, f"{base}/{i}/tool_calls", defined)
+                for cid in made:
+                    call_turn[cid] = i
+                if is_assistant and made:
+                    open_calls, block_turn = made, i
             if fcall is not None:
                 _check_function_call(fcall, sink, f"{base}/{i}/function_call", defined)
             if "weight" in m:
@@ -248,8 +322,14 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
                 if not isinstance(tcid, str) or not tcid:
                     sink.add("DP212", "tool message without tool_call_id",
                              f"{base}/{i}/tool_call_id" if "tool_call_id" in m else f"{base}/{i}")
-                elif tcid not in call_ids:
+                elif open_calls is not None and tcid in open_calls:
+                    del open_calls[tcid]  # answered
+                elif tcid not in call_turn:
                     sink.add("DP212", f"tool_call_id {short(tcid)!r} matches no earlier tool call",
+                             f"{base}/{i}/tool_call_id")
+                elif call_turn[tcid] != block_turn:  # (a second result for a call of this turn is not judged)
+                    sink.add("DP212", f"tool_call_id {short(tcid)!r} answers the call of message {call_turn[tcid]}, "
+                             "not of the assistant turn right before it; put each result right after its call",
                              f"{base}/{i}/tool_call_id")
             elif role == "function" and not isinstance(m.get("name"), str):
                 sink.add("DP212", "function message without the name of the function it answers", f"{base}/{i}")
@@ -295,6 +375,8 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
             if (role == "tool" or role == "function") and not (prev_had_calls or prev_role in ("tool", "function")):
                 sink.add("DP215", f"{role} message not right after an assistant tool call", f"{base}/{i}/role")
         prev_role, prev_had_calls = role, has_calls and is_assistant
+    if open_calls and block_turn < len(msgs) - 1:  # an example may end on the call itself, not halfway
+        _unanswered(open_calls, sink, base, block_turn, None)
     if images > MAX_IMAGES:
         sink.add("DP216", f"{images} images in one example; at most {MAX_IMAGES} are allowed", base)
     if require_assistant:
@@ -331,18 +413,64 @@ def _check_parts(parts: list, sink: Sink, ptr: str, role, content: bool = True, 
                          "messages only", pp)
             iu = p.get("image_url")
             url = iu.get("url") if isinstance(iu, dict) else None
-            if not isinstance(url, str) or not IMAGE_URL.match(url):
-                sink.add("DP216", f"image URL {short(url, 40)!r} must be http(s) or a data:image/... base64 URL",
-                         f"{pp}/image_url")
+            problem = _image_problem(url)
+            if problem is not None:
+                sink.add("DP216", problem, f"{pp}/image_url")
         else:
             sink.add("DP207", f"unknown content part type {short(t)!r}; use text or image_url", f"{pp}/type")
     return images
 
 
-def _check_tool_calls(calls, sink: Sink, ptr: str, defined: set[str] | None, call_ids: set[str]) -> None:
+def _image_problem(url) -> str | None:
+    """Why an image URL would be refused (OpenAI: http(s), or base64 JPEG/PNG/WEBP up to 10 MB)."""
+    if isinstance(url, str):
+        if _HTTP_URL.match(url):
+            return None
+        m = _DATA_IMAGE.match(url)
+        if m:
+            kind = m.group(1).lower()
+            if kind not in IMAGE_TYPES:
+                return (f"image type image/{short(kind, 20)} is not accepted: use JPEG, PNG or WEBP (convert the "
+                        "image)")
+            start = m.end()
+            if _BASE64_BODY.match(url, start):  # one C pass over the payload; nothing is decoded
+                size = _decoded_size(url, start)
+                if size <= MAX_IMAGE_BYTES:
+                    return None
+                return (f"image is {size:,} bytes once decoded; at most {MAX_IMAGE_BYTES:,} bytes (10 MB) per "
+                        "image are accepted: downscale or recompress it")
+    return f"image URL {short(url, 40)!r} must be http(s) or a data:image/... base64 URL"
+
+
+def _decoded_size(url: str, start: int) -> int:
+    """Bytes that the base64 payload ``url[start:]`` decodes to, from its length and padding alone."""
+    n = len(url) - start
+    for ch in " \t\r\n\f\v":  # base64 may be wrapped; the whitespace decodes to nothing
+        if ch in url:
+            n -= url.count(ch, start)
+    end = len(url)
+    while end > start and url[end - 1] in " \t\r\n\f\v":
+        end -= 1
+    n -= 2 if url.endswith("==", start, end) else 1 if url.endswith("=", start, end) else 0
+    # 4 characters carry 3 bytes; a final group of 2 or 3 characters carries 1 or 2 bytes.
+    return n // 4 * 3 + max(0, n % 4 - 1)
+
+
+def _unanswered(open_calls: dict[str, int], sink: Sink, base: str, turn: int, until: int | None) -> None:
+    """DP218 for each call of message ``turn`` that no tool message answered (before ``until``)."""
+    where = f"before message {until}" if until is not None else "before the example ends"
+    for cid, j in open_calls.items():
+        sink.add("DP218", f"tool call {short(cid)!r} of message {turn} gets no tool message with its result "
+                 f"{where}; OpenAI refuses unanswered calls. Add the result right after the call",
+                 f"{base}/{turn}/tool_calls/{j}/id")
+
+
+def _check_tool_calls(calls, sink: Sink, ptr: str, defined: set[str] | None) -> dict[str, int]:
+    """DP211 / DP214 on one tool_calls list; returns the ids it calls, each with its index."""
+    made: dict[str, int] = {}
     if not isinstance(calls, list):
         sink.add("DP211", f"tool_calls must be a list, not {type_name(calls)}", ptr)
-        return
+        return made
     for j, c in enumerate(calls):
         cp = f"{ptr}/{j}"
         if not isinstance(c, dict):
@@ -352,7 +480,7 @@ def _check_tool_calls(calls, sink: Sink, ptr: str, defined: set[str] | None, cal
         if not isinstance(cid, str) or not cid:
             sink.add("DP211", "tool call without an id", f"{cp}/id")
         else:
-            call_ids.add(cid)
+            made[cid] = j
         if c.get("type") != "function":
             sink.add("DP211", f"tool call type must be \"function\", not {short(c.get('type'))!r}", f"{cp}/type")
         fn = c.get("function")
@@ -360,6 +488,7 @@ def _check_tool_calls(calls, sink: Sink, ptr: str, defined: set[str] | None, cal
             sink.add("DP211", "tool call without a function object", f"{cp}/function")
             continue
         _check_call_function(fn, sink, f"{cp}/function", defined)
+    return made
 
 
 def _check_function_call(fc, sink: Sink, ptr: str, defined: set[str] | None) -> None:
@@ -373,6 +502,9 @@ def _check_call_function(fn: dict, sink: Sink, ptr: str, defined: set[str] | Non
     name = fn.get("name")
     if not isinstance(name, str) or not name:
         sink.add("DP211", "function call without a name", f"{ptr}/name")
+    elif not TOOL_NAME.fullmatch(name):  # no tool can be defined under such a name: DP214 would be noise
+        sink.add("DP211", f"function name {short(name)!r} must match ^[a-zA-Z0-9_-]{{1,64}}$ (as tool "
+                 "definitions do)", f"{ptr}/name")
     elif defined is None:
         sink.add("DP214", f"call to {short(name)!r} but the example defines no tools", f"{ptr}/name")
     elif name not in defined:

@@ -7,9 +7,11 @@ could match: the scan calls these on every message of every line.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import operator
 import re
 
-from dataprep.checks.base import Sink
+from dataprep.checks.base import Sink, short
 
 # --- DP301 reserved / special tokens -------------------------------------------------------
 # The <|...|> family (OpenAI, ChatML, Llama 3, Qwen, FIM) plus Llama 2 / Mistral markers.
@@ -361,6 +363,104 @@ def assistant_rules(text: str, sink: Sink, pointer, hints: int = H_ALL) -> None:
             if distinct / len(grams) < 0.35:
                 sink.add("DP307", f"repetitive: only {distinct} distinct word 3-grams among {len(grams)}; a looping "
                          "or padded reply teaches the model to loop", _pointer(pointer))
+                return
+    # _mostly_repeated's first test, inline (it runs on every reply): see the comment above it.
+    s = low
+    if s[0].isspace() or s[-1].isspace():
+        s = s.strip()
+    n = len(s)
+    if n >= _LOOP_MIN_CHARS:
+        mid = n // 2
+        h = min(32, (n + 5) // 15)
+        if s.count(s[mid - h:mid + h]) >= 2:
+            loop = _mostly_repeated(s)
+            if loop is not None:
+                sink.add("DP307", loop, _pointer(pointer))
+
+
+# --- DP307 on short replies and character runs ---------------------------------------------------
+# The 3-gram rule above needs 30 words. A short reply can still be one phrase said over and over
+# ("the answer is the answer is ..."), and a reply can be one character repeated thousands of
+# times (a single "word"). Both are caught when the repetition covers more than two thirds of the
+# reply. Such a stretch [a, b) holds [n/3, 2n/3] and repeats a unit of m characters (m = 1 for a
+# character run; a phrase of p words and the space after each, said 6+ times, spans over 5m, so
+# m < (b - a) / 5). The 2h characters around the middle then occur again k*m further out, for some
+# k*m >= 2h still inside the stretch: its longer side past the probe holds (b - a - 2h) / 2 >=
+# 2h + m - 1 characters when b - a >= 6h + 2m - 2, which m < (b - a) / 5 and b - a > 2n/3 give
+# for h <= (n + 5) / 15. So str.count, which counts non-overlapping matches, finds the probe at
+# least twice; a wide probe (up to 64 characters) rarely recurs in ordinary text. One slice and one count rule out almost every ordinary reply before
+# any word is split; the rule is exactly what follows that test.
+_LOOP_MIN_CHARS = 12  # "ha ha ha ha ha ha" and longer
+_LOOP_COPIES = 6  # a phrase said at least this many times in a row
+_LOOP_PHRASE_WORDS = 8  # of at most this many words
+_RUN_CHARS = 32  # a run of one character at least this long
+_LOOP_TEXT_MAX = 20_000  # longer replies: the 3-gram rule's first 20k characters speak for them
+
+
+def _mostly_repeated(low: str) -> str | None:
+    """Why the (lower-cased) reply is mostly one repeated character or phrase, or None."""
+    s = low
+    if s[0].isspace() or s[-1].isspace():
+        s = s.strip()
+    n = len(s)
+    if n < _LOOP_MIN_CHARS:
+        return None
+    mid = n // 2
+    h = min(32, (n + 5) // 15)  # the widest probe the argument above allows (and 2h <= n/3 - 2)
+    if s.count(s[mid - h:mid + h]) < 2:
+        return None
+    # Rare from here on (a few percent of ordinary replies get this far).
+    c = s[mid]
+    run = n - mid - len(s[mid:].lstrip(c)) + mid - len(s[:mid].rstrip(c))
+    if run >= _RUN_CHARS and 3 * run > 2 * n:
+        return (f"repetitive: the character {c!r} repeated {run:,} times makes up most of the reply; a "
+                "looping reply teaches the model to loop")
+    if n > _LOOP_TEXT_MAX:
+        return None
+    words = s.split()
+    # The stretch holds s[mid]: the word there (index k; when mid is a space, k is the next word)
+    # has its copy p words before or after it inside the stretch, for the stretch's own p.
+    k = len(s[:mid].split()) - (0 if s[mid].isspace() or s[mid - 1].isspace() else 1)
+    found = _widest_repeat(words, k)
+    if found is None:
+        return None
+    start, p, count, span = found
+    if 3 * span <= 2 * n:  # span counts one space between words: s itself is at least that wide
+        return None
+    phrase = " ".join(words[start:start + p])
+    return (f"repetitive: {short(phrase, 40)!r} repeated {count // p} times in a row makes up most of the "
+            "reply; a looping reply teaches the model to loop")
+
+
+# _RUNS[p]: a run of >= 5p ones in the bytes eq[i] = (words[i] == words[i + p]), i.e. >= 6p words
+# repeating with period p.
+_RUNS = [re.compile(rb"\x01{%d,}" % (5 * p)) if p else None for p in range(_LOOP_PHRASE_WORDS + 1)]
+
+
+def _widest_repeat(words: list[str], k: int | None = None) -> tuple[int, int, int, int] | None:
+    """The widest stretch of words repeating a phrase of p <= 8 words at least 6 times.
+
+    A stretch is maximal: words[i] == words[i + p] throughout, and it holds count >= 6p words.
+    Returns (start, p, count, span) with span its width in characters at one space between
+    words, or None. The comparisons run in C (map, bytes, a regex over the result). With ``k``,
+    only stretches holding words[k] are wanted: a period p whose copy of words[k] is not equal
+    on either side is skipped.
+    """
+    n = len(words)
+    ends = None
+    best: tuple[int, int, int, int] | None = None
+    for p in range(1, min(_LOOP_PHRASE_WORDS, n // _LOOP_COPIES) + 1):
+        if k is not None and not ((k + p < n and words[k] == words[k + p]) or (k >= p and words[k] == words[k - p])):
+            continue
+        eq = bytes(map(operator.eq, words, words[p:]))
+        for m in _RUNS[p].finditer(eq):
+            if ends is None:  # ends[i]: characters of words[:i], one space after each
+                ends = [0, *itertools.accumulate(len(w) + 1 for w in words)]
+            start, count = m.start(), m.end() - m.start() + p
+            span = ends[start + count] - ends[start] - 1
+            if best is None or span > best[3]:
+                best = (start, p, count, span)
+    return best
 
 
 # Every character str.split() splits on (Py_UNICODE_ISSPACE) besides " ": ASCII, then the rest.

@@ -2,8 +2,11 @@
 
 Only rows that are examples (``is_example``) take part: blank, unparsable and foreign-format
 lines have no compared text (their sketches are all alike) and are never written by ``--out``;
-they are counted as ``skipped_invalid``. Row ``k`` of the examples maps back to its input line
-through ``rows["line"]``.
+they are counted as ``skipped_invalid``. Examples whose text could not be read (a content shape
+the extraction does not know) or is blank are not compared either (``minhash.is_unread``): they
+are in no cluster and ``--out`` keeps them. So every input line is kept, removed as a duplicate,
+or not compared (``DedupReport.accounting``). Row ``k`` of the examples maps back to its input
+line through ``rows["line"]``.
 
 Texts are read back from the input only where a decision needs them: the answers of prompt
 groups of two or more (DP503) and, with ``against`` files, the word 13-grams of both sides
@@ -27,7 +30,9 @@ from dataprep.schema.findings import Finding
 from . import lsh
 from .clusters import EXACT, KEEP_POLICIES, NEAR, DedupResult, conflicting_answers, find_duplicates
 from .leakage import L_NGRAM, L_NONE, LEAK_KINDS, leakage
+from .minhash import UNREAD_EMPTY, UNREAD_SHAPE
 from .shingles import CONTAMINATION_NGRAM, ngram_hashes
+from .split import groups_from_clusters
 from .text import prompt_and_answer
 
 # Lines per batch when texts are re-read for 13-grams: bounds the Python strings held at once.
@@ -200,10 +205,26 @@ class DedupReport:
     conflicts: list[ConflictLines] = field(default_factory=list)
     leaks: list[Leak] = field(default_factory=list)
     leak_ngram: int = 0
+    exact_keys: np.ndarray | None = None  # per example: the reasons of the not-compared ones (minhash.UNREAD_*)
 
     @property
     def examples(self) -> int:
         return len(self.example_lines)
+
+    def not_compared(self) -> dict[str, int]:
+        """Lines that were not compared, by reason (every one is kept, or not an example)."""
+        ex = self.exact_keys
+        shape = int(np.count_nonzero(ex == UNREAD_SHAPE)) if ex is not None else 0
+        empty = int(np.count_nonzero(ex == UNREAD_EMPTY)) if ex is not None else 0
+        return {"unreadable_content": shape, "no_text": empty, "not_examples": self.skipped_invalid,
+                "total": shape + empty + self.skipped_invalid}
+
+    def accounting(self) -> dict[str, int]:
+        """input lines = kept + removed as duplicates + not compared."""
+        r = self.result
+        removed = r.exact_duplicates + r.near_duplicates
+        return {"lines": self.lines_total, "kept": r.kept, "removed": removed,
+                "not_compared": self.not_compared()["total"]}
 
     @property
     def kept_lines(self) -> np.ndarray:
@@ -261,6 +282,8 @@ class DedupReport:
             "largest_cluster": int(np.diff(r.cluster_offsets).max()) if r.n_clusters else 0,
             "conflicts": len(self.conflicts),
             "conflict_lines": sum(len(c.lines) for c in self.conflicts),
+            "removed": r.exact_duplicates + r.near_duplicates,
+            "not_compared": self.not_compared(),
         }
         if self.leaks:
             d["leakage"] = [x.to_dict() for x in self.leaks]
@@ -331,25 +354,40 @@ def _dup_findings(sink: Sink, lines: np.ndarray, res: DedupResult, sigs: np.ndar
 
 
 def _conflicts(profile, ex: np.ndarray) -> list[ConflictLines]:
-    """DP503 over prompt groups of two or more: only those lines are read back."""
+    """DP503 over prompt groups of two or more: only those lines are read back, and of lines
+    with the same prompt and the same compared text (exact copies) only the first."""
+    from .minhash import is_unread
+
     ph = profile.rows["prompt_hash"].to_numpy()[ex]
-    has = ph != 0
+    has = (ph != 0) & ~is_unread(profile.exact[ex])
     uniq, counts = np.unique(ph[has], return_counts=True)
     multi = uniq[counts >= 2]
     if not len(multi):
         return []
     cand = ex[has][np.isin(ph[has], multi)]
+    keys = profile.rows["prompt_hash"].to_numpy()[cand]
+    # One line stands for each (prompt, exact key): its copies have the same answer words.
+    pair = np.stack([keys.astype(np.uint64), profile.exact[cand].astype(np.uint64)], axis=1)
+    _, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    rep_rows = cand[first]
     answers: dict[int, str] = {}
-    for ln, data in read_lines(profile, cand + 1):
+    for ln, data in read_lines(profile, rep_rows + 1):
         try:
             pa = prompt_and_answer(orjson.loads(data.removeprefix(b"\xef\xbb\xbf")))
         except orjson.JSONDecodeError:
             pa = None
-        answers[ln - 1] = pa[1] if pa else ""
-    keys = profile.rows["prompt_hash"].to_numpy()[cand]
+        if pa is not None:  # no answer, or text that cannot be read: takes no part
+            answers[ln - 1] = pa[1]
+    ok = np.fromiter((int(r) in answers for r in rep_rows.tolist()), dtype=bool, count=len(rep_rows))
+    reps = np.flatnonzero(ok)
+    by_rep = np.argsort(inverse, kind="stable")  # rows of representative r: by_rep[lo[r]:lo[r + 1]]
+    lo = np.searchsorted(inverse[by_rep], np.arange(len(first) + 1))
     out = []
-    for c in conflicting_answers(keys, [answers.get(int(r), "") for r in cand]):
-        out.append(ConflictLines((cand[c.members] + 1).tolist(), float(c.min_similarity)))
+    for c in conflicting_answers(keys[first[reps]], [answers[int(r)] for r in rep_rows[reps].tolist()]):
+        members = np.sort(np.concatenate([by_rep[lo[r]:lo[r + 1]] for r in reps[c.members].tolist()]))
+        out.append(ConflictLines((cand[members] + 1).tolist(), float(c.min_similarity)))
+    out.sort(key=lambda c: c.lines[0])
     return out
 
 
@@ -388,7 +426,7 @@ def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None
     return np.concatenate(hs), np.concatenate(cs)
 
 
-def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0) -> Leak:
+def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0, groups: np.ndarray | None = None) -> Leak:
     profile.require("sketch", "leakage detection")
     other.require("sketch", "leakage detection")
     oex = example_index(other)
@@ -399,7 +437,7 @@ def _leak(profile, ex, other, leak_ngram: int, min_share: float = 0.0) -> Leak:
         th, tc = _ngrams_of(profile, ex, leak_ngram, keep=np.unique(oh)) if len(oh) else (
             np.zeros(0, np.uint64), np.zeros(len(ex), np.int64))
         kw = {"train_ngrams": (th, tc), "other_ngrams": (oh, oc)}
-    res = leakage(*example_sketch(profile, ex), *example_sketch(other, oex), cfg, **kw)
+    res = leakage(*example_sketch(profile, ex), *example_sketch(other, oex), cfg, train_groups=groups, **kw)
     weak = (res.kind == L_NGRAM) & (res.similarity < np.float32(min_share))
     hit = np.flatnonzero((res.kind != L_NONE) & ~weak)
     train_lines = ex[res.match[hit]] + 1
@@ -468,7 +506,7 @@ def analyze(
     for other in against or ():
         if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
             raise ValueError(f"{other.path} was scanned with other dedup options than {profile.path}")
-        lk = _leak(profile, ex, other, leak_ngram, leak_min_share)
+        lk = _leak(profile, ex, other, leak_ngram, leak_min_share, groups_from_clusters(res.cluster_id))
         leaks.append(lk)
         found += leak_findings(lk, profile.path, leak_ngram)
     for idx in indexes:
@@ -483,7 +521,7 @@ def analyze(
     found.sort(key=lambda f: (f.path != profile.path, f.path, f.line, f.rule))
     n_lines = profile.rows.height
     return DedupReport(profile.path, profile.format, n_lines, lines, res, keep, profile.options.compare,
-                       n_lines - len(ex), found, confl, leaks, leak_ngram)
+                       n_lines - len(ex), found, confl, leaks, leak_ngram, exact)
 
 
 def no_leak(path: str, examples: int, index: str | None = None) -> Leak:
@@ -514,8 +552,13 @@ def summary_renderables(report: DedupReport, *, top: int = 5) -> list:
     t.add_row("near duplicates (DP501)", f"{d['near_duplicates']:,}", share(d["near_duplicates"]))
     t.add_row("clusters (2+ lines)", f"{d['clusters']:,}", "")
     t.add_row(f"kept (keep {report.keep})", f"{d['kept']:,}", share(d["kept"]))
+    nc = d["not_compared"]
+    if nc["unreadable_content"]:
+        t.add_row("not compared: content not read (kept)", f"{nc['unreadable_content']:,}", "")
+    if nc["no_text"]:
+        t.add_row("not compared: no text (kept)", f"{nc['no_text']:,}", "")
     if report.skipped_invalid:
-        t.add_row("lines skipped: not examples", f"{report.skipped_invalid:,}", "")
+        t.add_row("not compared: not examples (not written)", f"{report.skipped_invalid:,}", "")
     t.add_row("conflicting answers (DP503)", f"{d['conflict_lines']:,}", f"{d['conflicts']:,} prompts")
     for lk in report.leaks:
         c = lk.counts()
@@ -524,7 +567,13 @@ def summary_renderables(report: DedupReport, *, top: int = 5) -> list:
                   f"of {lk.examples:,}: exact {c['exact']}, near {c['near']}, n-gram {c.get('ngram', 0)}")
     t.caption = (f"MinHash {p['num_perm']} permutations, {p['bands']}x{p['rows']} LSH bands, {p['mode']} "
                  f"{p['ngram']}-gram shingles, estimated Jaccard >= {p['threshold']}")
-    out: list = [t]
+    acc = report.accounting()
+    out: list = [t, (f"{acc['lines']:,} input lines = {acc['kept']:,} kept + {acc['removed']:,} removed as "
+                     f"duplicates + {acc['not_compared']:,} not compared")]
+    if nc["unreadable_content"]:
+        out.append(f"{nc['unreadable_content']:,} example(s) hold message content of a shape dedup cannot read "
+                   "(not a string or a list of text parts): they were not compared and are kept; "
+                   "`dataprep validate` shows them")
     if report.result.n_clusters:
         c = Table(title=f"largest clusters (of {d['clusters']:,})", title_justify="left", box=None)
         for col, j in (("cluster", "right"), ("lines", "right"), ("kept", "right"), ("min sim.", "right"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import lsh
-from .minhash import DEFAULT_CONFIG, MinHashConfig, is_empty
+from .minhash import DEFAULT_CONFIG, MinHashConfig, is_empty, is_unread
 
 DUP_KINDS = ("none", "exact", "near")
 NONE, EXACT, NEAR = 0, 1, 2
@@ -62,6 +62,11 @@ class UnionFind:
             np.minimum.at(self.parent, hi, lo)
             self._compress()
 
+    def roots_view(self) -> np.ndarray:
+        """Every element's root, without a copy (valid until the next ``union``)."""
+        self._compress()
+        return self.parent
+
     def find(self, i: int) -> int:
         self._compress()
         return int(self.parent[i])
@@ -93,6 +98,11 @@ class DedupResult:
     cluster_similarity: np.ndarray  # float32 (n_clusters,)
     params: dict
     candidate_pairs: int = 0  # LSH candidates verified (for diagnostics)
+    unread: np.ndarray | None = None  # bool (n,): not compared (text not read or blank); kept, in no cluster
+
+    @property
+    def not_compared(self) -> int:
+        return 0 if self.unread is None else int(np.count_nonzero(self.unread))
 
     @property
     def n_clusters(self) -> int:
@@ -108,7 +118,8 @@ class DedupResult:
 
     @property
     def kept(self) -> int:
-        return int(np.count_nonzero(self.is_kept))
+        """Compared documents kept (singletons and one per cluster); not-compared ones are extra."""
+        return int(np.count_nonzero(self.is_kept)) - self.not_compared
 
     def cluster(self, k: int) -> Cluster:
         a, b = self.cluster_offsets[k], self.cluster_offsets[k + 1]
@@ -126,6 +137,7 @@ class DedupResult:
             "near_duplicates": self.near_duplicates,
             "clusters": self.n_clusters,
             "kept": self.kept,
+            "not_compared": self.not_compared,
             "params": self.params,
         }
 
@@ -156,12 +168,16 @@ def find_duplicates(
     keep: str = "first",
     lengths: Sequence[float] | np.ndarray | None = None,
     trainable_tokens: Sequence[float] | np.ndarray | None = None,
-    max_bucket: int = lsh.DEFAULT_MAX_BUCKET,
+    unread: np.ndarray | None = None,
+    max_rounds: int = lsh.MAX_ROUNDS,
 ) -> DedupResult:
     """Exact and near-duplicate clusters of a whole dataset.
 
     ``sigs`` (n, num_perm) and ``exact`` (n,) come from ``minhash.sketch`` (per shard, then
     concatenated in line order). ``lengths``/``trainable_tokens`` feed the keep policies.
+    ``unread`` (bool, n; default ``minhash.is_unread(exact)``): documents whose text was not read
+    or is blank: they are in no cluster, whatever their keys and signatures say. Near edges come from
+    ``lsh.link_buckets`` (linear in bucket size; ``max_rounds`` leaders per bucket and band).
     """
     sigs = np.asarray(sigs)
     exact = np.asarray(exact, dtype=np.uint64)
@@ -169,34 +185,62 @@ def find_duplicates(
     if sigs.shape != (n, config.num_perm):
         raise ValueError(f"signatures of shape {sigs.shape}, expected ({n}, {config.num_perm})")
     scores = _keep_scores(n, keep, lengths, trainable_tokens)
-    bands, rows = config.bands_rows
-
-    # Exact groups: rep_of[i] = first occurrence of i's exact key.
-    _, first, inverse = np.unique(exact, return_index=True, return_inverse=True)
-    rep_of = first[inverse].astype(np.int64)
+    rep_of, active = exact_groups(exact, is_unread(exact) if unread is None else unread)
+    active = nonempty_rows(sigs, active)
+    ei, ej, es, n_cand = near_edges(
+        lambda rows: lsh.band_hashes(sigs, *config.bands_rows, rows), active,
+        lambda i, j: lsh.pair_similarity(sigs, i, sigs, j), config.threshold, max_rounds)
     dup = np.flatnonzero(rep_of != np.arange(n))
-    edge_i = [rep_of[dup]]
-    edge_j = [dup]
-    edge_s = [np.ones(len(dup), dtype=np.float32)]
+    ei = np.concatenate([rep_of[dup], ei])
+    ej = np.concatenate([dup, ej])
+    es = np.concatenate([np.ones(len(dup), dtype=np.float32), es])
+    return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand,
+                               is_unread(exact) if unread is None else np.asarray(unread, dtype=bool))
 
-    # Near edges: LSH over one representative per exact group, empty documents left out.
-    active = np.flatnonzero((rep_of == np.arange(n)) & ~is_empty(sigs))
-    n_cand = 0
-    if len(active) >= 2:
-        ci, cj = lsh.candidate_pairs(lsh.band_hashes(sigs, bands, rows, active), max_bucket)
-        n_cand = len(ci)
-        ci, cj = active[ci], active[cj]
-        sim = lsh.pair_similarity(sigs, ci, sigs, cj)
-        ok = sim >= np.float32(config.threshold)
-        edge_i.append(ci[ok])
-        edge_j.append(cj[ok])
-        edge_s.append(sim[ok])
-    ei, ej, es = np.concatenate(edge_i), np.concatenate(edge_j), np.concatenate(edge_s)
-    return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand)
+
+def nonempty_rows(sigs: np.ndarray, rows: np.ndarray, block: int = 65536) -> np.ndarray:
+    """``rows`` whose signature is not the empty one, read in blocks (no copy of the matrix)."""
+    keep = np.empty(len(rows), dtype=bool)
+    for a in range(0, len(rows), block):
+        keep[a:a + block] = ~is_empty(sigs[rows[a:a + block]])
+    return rows[keep]
+
+
+def exact_groups(exact: np.ndarray, unread: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(rep_of, reps): each document's exact group representative (its key's first occurrence;
+    itself for an unread document) and the representatives that are read, ascending."""
+    exact = np.asarray(exact, dtype=np.uint64)
+    n = len(exact)
+    idx = np.arange(n, dtype=np.int64)
+    read = idx if unread is None else np.flatnonzero(~np.asarray(unread, dtype=bool))
+    rep_of = idx.copy()
+    if len(read):
+        _, first, inverse = np.unique(exact[read], return_index=True, return_inverse=True)
+        rep_of[read] = read[first[inverse.ravel()]]
+    return rep_of, read[rep_of[read] == read]
+
+
+def near_edges(band_hashes, active: np.ndarray, verify, threshold: float, max_rounds: int = lsh.MAX_ROUNDS):
+    """Verified near edges (document indices i, j, similarity) and pairs verified, among ``active``.
+
+    ``band_hashes(active)`` gives their (len(active), bands) band hashes and ``verify(i, j)`` the
+    estimated Jaccard of documents i and j: the local path reads one signature matrix, the Ray
+    engine computes both next to its signature blocks. The linking itself is
+    ``lsh.link_buckets`` for every engine, so every engine finds the same clusters.
+    """
+    z = np.zeros(0, dtype=np.int64)
+    if len(active) < 2:
+        return z, z, np.zeros(0, dtype=np.float32), 0
+    bh = band_hashes(active)
+    uf = UnionFind(len(active))
+    i, j, s, n = lsh.link_buckets(bh, lambda a, b: verify(active[a], active[b]), threshold, uf,
+                                  max_rounds=max_rounds)
+    return active[i], active[j], s, n
 
 
 def clusters_from_edges(n: int, rep_of: np.ndarray, ei: np.ndarray, ej: np.ndarray, es: np.ndarray,
-                        scores: np.ndarray | None, config: MinHashConfig, n_cand: int) -> DedupResult:
+                        scores: np.ndarray | None, config: MinHashConfig, n_cand: int,
+                        unread: np.ndarray | None = None) -> DedupResult:
     """Union-find over verified edges (exact and near) -> clusters, kept documents, kinds.
 
     Shared by the local path above and the Ray engine, which finds its edges distributed.
@@ -253,6 +297,7 @@ def clusters_from_edges(n: int, rep_of: np.ndarray, ei: np.ndarray, ej: np.ndarr
         cluster_similarity=similarity,
         params=config.as_dict(),
         candidate_pairs=n_cand,
+        unread=unread,
     )
 
 
@@ -278,7 +323,11 @@ def conflicting_answers(
     "Materially": some pair of answers has an exact Jaccard similarity below ``threshold`` over
     their word ``ngram``-shingles (default 3: "the answer is 4" vs "the answer is 5" conflict,
     one word changed in a 40-word answer does not). Answers equal after normalisation never
-    conflict. Groups of more than ``max_group`` answers compare each answer with the first only.
+    conflict and count once. Each distinct answer is compared with the group's first one, and two
+    others only where the triangle inequality of the Jaccard distance leaves their pair open, so
+    a group of near-identical answers costs k - 1 comparisons (the verdict is the all-pairs one).
+    Groups of more than ``max_group`` distinct answers compare each with the first only.
+    ``min_similarity`` is the lowest Jaccard among the pairs compared.
     ``prompt_keys`` are any hashable values equal for equal prompts (e.g. ``exact_hash`` of the
     prompt turns).
     """
@@ -314,6 +363,13 @@ def conflicting_answers(
 _CONFLICT_CHUNK = 32768
 
 
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
 def _chunk_conflicts(chunk: list[list[int]], answer_texts: Sequence[str], threshold: float, ngram: int,
                      max_group: int) -> list[Conflict]:
     from .shingles import shingle_hashes
@@ -327,26 +383,33 @@ def _chunk_conflicts(chunk: list[list[int]], answer_texts: Sequence[str], thresh
     hl, bl, el = h.tolist(), bounds.tolist(), exact.tolist()
     out: list[Conflict] = []
     k = 0
+    # Jaccard distance (1 - J) is a metric, so comparing every answer with the group's first one
+    # settles most groups in k - 1 comparisons: an answer below the threshold from the first is a
+    # conflict; answers all within half the allowed distance of the first cannot be a conflict
+    # among themselves. Only pairs whose two distances to the first add up to more than the
+    # allowed distance are compared (and in groups over max_group, none: the first one alone).
+    allowed = 1.0 - threshold
     for members in chunk:
         ks = range(k, k + len(members))
         k += len(members)
-        if len({el[x] for x in ks}) == 1:
+        distinct: dict[int, int] = {}
+        for x in ks:
+            distinct.setdefault(el[x], x)
+        if len(distinct) == 1:
             continue
-        sets = {x: frozenset(hl[bl[x]:bl[x + 1]]) for x in ks}
-        if len(ks) <= max_group:
-            pairs = [(ks[x], ks[y]) for x in range(len(ks)) for y in range(x + 1, len(ks))]
-        else:
-            pairs = [(ks[0], x) for x in ks[1:]]
-        low = 1.0
-        for a, b in pairs:
-            if el[a] != el[b]:
-                sa, sb = sets[a], sets[b]
-                if not sa and not sb:
-                    sim = 1.0
-                else:
-                    inter = len(sa & sb)
-                    sim = inter / (len(sa) + len(sb) - inter)
-                low = min(low, sim)
+        reps = list(distinct.values())
+        sets = [frozenset(hl[bl[x]:bl[x + 1]]) for x in reps]
+        star = [_jaccard(sets[0], b) for b in sets[1:]]
+        low = min(star)
+        if low >= threshold and len(reps) <= max_group:
+            dist = [0.0] + [1.0 - x for x in star]
+            far = [x for x in range(1, len(reps)) if dist[x] > allowed / 2]
+            for p, x in enumerate(far):
+                for y in far[p + 1:] + [z for z in range(1, len(reps)) if dist[z] <= allowed / 2]:
+                    if dist[x] + dist[y] > allowed:
+                        low = min(low, _jaccard(sets[x], sets[y]))
+                if low < threshold:
+                    break
         if low < threshold:
             out.append(Conflict(np.asarray(members, dtype=np.int64), low))
     return out

@@ -1,22 +1,24 @@
-"""LSH banding over a signature matrix, candidate pairs and their verification.
+"""LSH banding over a signature matrix, and linking of the documents that share a band.
 
 Each band of ``rows`` signature slots is hashed to one uint64 per document; documents whose band
-hashes are equal in any band become candidate pairs. Every candidate is then verified by the
-estimated Jaccard similarity (fraction of equal slots over all ``num_perm`` slots), so the
-banding only decides which pairs are looked at.
+hashes are equal share a bucket. Inside a bucket, documents are linked to a leader and verified
+by the estimated Jaccard similarity (fraction of equal slots over all ``num_perm`` slots):
+``link_buckets`` within one dataset, ``cross_links`` from queries to an index. Both cost O(k)
+for a bucket of k documents, not the k(k-1)/2 pairs of comparing every member with every other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
 from .shingles import fmix64_np
 
-# A bucket bigger than this is linked as a star (head to each member) plus a chain (each member
-# to the next) instead of all k(k-1)/2 pairs, so one huge template bucket cannot blow up memory.
-DEFAULT_MAX_BUCKET = 64
+# Rounds of leaders per bucket and band (see link_buckets): a bucket of k rows costs at most this
+# many times k verifications. Members left after them meet their near duplicates in other bands.
+MAX_ROUNDS = 8
 # Candidate pairs verified per step: 65536 pairs x 128 slots x 4 bytes x 2 = 64 MiB.
 _VERIFY_CHUNK = 65536
 _BAND_BLOCK = 8192  # rows per band-hashing block: 8192 x 128 x 4 bytes = 4 MiB
@@ -77,66 +79,90 @@ def band_hashes(sigs: np.ndarray, bands: int, rows: int, subset: np.ndarray | No
     return out
 
 
-def _run_pairs(order: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_bucket: int):
-    """Pairs (I, J) of the original indices for each run ``order[starts[r]:ends[r]]``."""
+def _runs(col: np.ndarray, stable: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, run starts, run ends) of the equal values of ``col`` in sorted order."""
+    # numpy's default quicksort is ~5x faster on uint64 than a stable sort; callers that need
+    # index order inside a run ask for it (or take a per-run minimum, which is order-free).
+    order = np.argsort(col, kind="stable" if stable else None)
+    s = col[order]
+    brk = np.flatnonzero(s[1:] != s[:-1]) + 1
+    return order, np.concatenate([[0], brk]), np.concatenate([brk, [len(col)]])
+
+
+def band_buckets(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Members of every bucket of two or more rows of one band column: (rows, bucket id per
+    row), grouped by bucket (bucket ids ascending from 0, rows in no particular order)."""
+    order, starts, ends = _runs(col)
     size = ends - starts
-    small = size <= max_bucket
-    out_i, out_j = [], []
-    if small.any():
-        s, e = starts[small], ends[small]
-        # Every element p of a run pairs with each later element q of the same run.
-        sz = e - s
-        elem = np.repeat(s, sz) + (np.arange(sz.sum()) - np.repeat(np.cumsum(sz) - sz, sz))
-        run_end = np.repeat(e, sz)
-        cnt = run_end - elem - 1
-        tot = int(cnt.sum())
-        first = np.repeat(elem, cnt)
-        base = np.repeat(np.cumsum(cnt) - cnt, cnt)
-        second = first + 1 + (np.arange(tot) - base)
-        out_i.append(order[first])
-        out_j.append(order[second])
-    if (~small).any():
-        for a, b in zip(starts[~small].tolist(), ends[~small].tolist()):
-            members = np.sort(order[a:b])  # index order, whatever the sort left
-            out_i.append(np.repeat(members[0], b - a - 1))
-            out_j.append(members[1:])
-            out_i.append(members[1:-1])
-            out_j.append(members[2:])
-    if not out_i:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+    multi = size >= 2
+    rows = order[np.repeat(multi, size)]
+    bucket = np.repeat(np.arange(int(multi.sum()), dtype=np.int64), size[multi])
+    return rows, bucket
 
 
-def _unique_pairs(i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    keep = lo != hi
-    key = np.unique((lo[keep].astype(np.uint64) << np.uint64(32)) | hi[keep].astype(np.uint64))
-    return (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+def _group_starts(keys: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1]) if len(keys) else np.zeros(0, np.int64)
 
 
-def candidate_pairs(bh: np.ndarray, max_bucket: int = DEFAULT_MAX_BUCKET) -> tuple[np.ndarray, np.ndarray]:
-    """Unique candidate pairs (I < J, row indices of ``bh``) sharing at least one band hash."""
-    n = bh.shape[0]
-    if n >= 1 << 32:
-        raise ValueError("at most 2^32 documents")
-    all_i, all_j = [], []
+def link_buckets(bh: np.ndarray, verify: Callable[[np.ndarray, np.ndarray], np.ndarray], threshold: float,
+                 uf, *, max_rounds: int = MAX_ROUNDS) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Verified near-duplicate edges among the rows of ``bh`` (n, bands), linear in bucket size.
+
+    Band by band, every bucket of k >= 2 rows is linked as a star: its leader (smallest row) is
+    verified against each other member (``verify(i, j)`` gives their estimated Jaccard), and
+    members at or above ``threshold`` are merged into the leader's set of ``uf`` (a
+    ``UnionFind`` over the rows). A pair already in one set is not verified again: after the
+    first bands almost every member is, so a whole dataset costs about one verification per row.
+    Members that fail stay in the bucket for the next round, led by the smallest of them, so
+    two members that are near duplicates of each other but not of the leader still meet; after
+    ``max_rounds`` rounds the rest wait for another band. A bucket of k rows thus costs at most
+    ``max_rounds * k`` verifications, in time and memory, instead of k(k-1)/2 pairs.
+
+    Every edge merged is a verified one, so a set never joins rows through an unverified
+    collision. The sets only depend on the rows and signatures (not on how the work is split), so
+    every engine that calls this with the same ``bh`` gets the same sets. Returns the merged
+    edges (i, j, similarity) and the number of pairs verified.
+    """
+    thr = np.float32(threshold)
+    ei: list[np.ndarray] = []
+    ej: list[np.ndarray] = []
+    es: list[np.ndarray] = []
+    n_verified = 0
     for k in range(bh.shape[1]):
-        col = bh[:, k]
-        # Not a stable sort (numpy's vectorised quicksort is ~5x faster on uint64): a run's order
-        # only matters in _run_pairs' big buckets, which sort their members back to index order.
-        order = np.argsort(col)
-        s = col[order]
-        brk = np.flatnonzero(s[1:] != s[:-1]) + 1
-        starts = np.concatenate([[0], brk])
-        ends = np.concatenate([brk, [n]])
-        multi = ends - starts >= 2
-        if multi.any():
-            i, j = _run_pairs(order, starts[multi], ends[multi], max_bucket)
-            all_i.append(i)
-            all_j.append(j)
-    if not all_i:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return _unique_pairs(np.concatenate(all_i), np.concatenate(all_j))
+        rows, bucket = band_buckets(bh[:, k])
+        for _ in range(max_rounds):
+            if len(rows) < 2:
+                break
+            starts = _group_starts(bucket)
+            size = np.diff(np.append(starts, len(rows)))
+            if (size < 2).any():  # a bucket left with one member has nothing to link
+                keep = np.repeat(size >= 2, size)
+                rows, bucket = rows[keep], bucket[keep]
+                starts = _group_starts(bucket)
+                size = np.diff(np.append(starts, len(rows)))
+                if not len(rows):
+                    break
+            leader = np.repeat(np.minimum.reduceat(rows, starts), size)
+            root = uf.roots_view()
+            need = root[rows] != root[leader]  # the leader itself, and rows already merged, are done
+            i, j = leader[need], rows[need]
+            if not len(i):
+                break
+            sim = verify(i, j)
+            n_verified += len(i)
+            ok = sim >= thr
+            if ok.any():
+                ei.append(i[ok])
+                ej.append(j[ok])
+                es.append(sim[ok])
+                uf.union(i[ok], j[ok])
+            failed = np.zeros(len(rows), dtype=bool)
+            failed[np.flatnonzero(need)[~ok]] = True
+            rows, bucket = rows[failed], bucket[failed]
+    if not ei:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0, dtype=np.float32), n_verified
+    return np.concatenate(ei), np.concatenate(ej), np.concatenate(es), n_verified
 
 
 def pair_similarity(sigs_a: np.ndarray, i: np.ndarray, sigs_b: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -150,33 +176,56 @@ def pair_similarity(sigs_a: np.ndarray, i: np.ndarray, sigs_b: np.ndarray, j: np
     return out
 
 
-def cross_candidates(
-    bh_query: np.ndarray, bh_index: np.ndarray, max_bucket: int = DEFAULT_MAX_BUCKET
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unique pairs (query row, index row) sharing at least one band hash.
+def cross_links(bh_query: np.ndarray, bh_index: np.ndarray, index_group: np.ndarray,
+                verify: Callable[[np.ndarray, np.ndarray], np.ndarray], threshold: float, *,
+                max_rounds: int = MAX_ROUNDS) -> tuple[np.ndarray, np.ndarray]:
+    """For every query row, one verified index row (-1: none) and its similarity: linear in bucket size.
 
-    A query meets at most ``max_bucket`` index documents per band (the first ones in index order).
+    Band by band, each query not matched yet meets the index rows of its bucket: the first row
+    (in index order) of each of the bucket's first ``max_rounds`` distinct ``index_group`` values
+    (e.g. duplicate clusters of the index: their members are alike, one of them stands for all).
+    The best verified one (highest similarity, then smallest row) is the match and the query is
+    done. A query costs at most ``max_rounds`` verifications per band, however big the bucket.
     """
-    all_q, all_x = [], []
+    nq = bh_query.shape[0]
+    match = np.full(nq, -1, dtype=np.int64)
+    best = np.zeros(nq, dtype=np.float32)
+    thr = np.float32(threshold)
+    index_group = np.asarray(index_group)
     for k in range(bh_index.shape[1]):
+        todo = np.flatnonzero(match < 0)
+        if not len(todo) or not bh_index.shape[0]:
+            break
         col = bh_index[:, k]
-        order = np.argsort(col, kind="stable")
-        s = col[order]
-        q = bh_query[:, k]
-        lo = np.searchsorted(s, q, side="left")
-        hi = np.searchsorted(s, q, side="right")
-        cnt = np.minimum(hi - lo, max_bucket)
-        hit = np.flatnonzero(cnt > 0)
-        if not len(hit):
+        order, starts, ends = _runs(col, stable=True)  # rows ascending inside each bucket
+        bucket = np.repeat(np.arange(len(starts)), ends - starts)
+        g = index_group[order]
+        # First row of each (bucket, group), then the bucket's first max_rounds of them.
+        o = np.lexsort((np.arange(len(order)), g, bucket))
+        first = o[np.concatenate([[True], (bucket[o][1:] != bucket[o][:-1]) | (g[o][1:] != g[o][:-1])])]
+        first.sort()  # back to bucket order, rows ascending
+        fb = bucket[first]
+        rank = np.arange(len(first)) - np.repeat(_group_starts(fb), np.diff(np.append(_group_starts(fb), len(fb))))
+        first, fb = first[rank < max_rounds], fb[rank < max_rounds]
+        rep_start = np.searchsorted(fb, np.arange(len(starts)))
+        rep_end = np.searchsorted(fb, np.arange(len(starts)), side="right")
+        values = col[order[starts]]
+        q = bh_query[todo, k]
+        pos = np.minimum(np.searchsorted(values, q), len(values) - 1)
+        hit = values[pos] == q
+        qs, b = todo[hit], pos[hit]
+        cnt = rep_end[b] - rep_start[b]
+        qi = np.repeat(qs, cnt)
+        off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        xi = order[first[np.repeat(rep_start[b], cnt) + off]]
+        if not len(qi):
             continue
-        c = cnt[hit]
-        qi = np.repeat(hit, c)
-        pos = np.repeat(lo[hit], c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c))
-        all_q.append(qi)
-        all_x.append(order[pos])
-    if not all_q:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    q = np.concatenate(all_q).astype(np.uint64)
-    x = np.concatenate(all_x).astype(np.uint64)
-    key = np.unique((q << np.uint64(32)) | x)
-    return (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        sim = verify(qi, xi)
+        ok = sim >= thr
+        qi, xi, sim = qi[ok], xi[ok], sim[ok]
+        if len(qi):
+            o = np.lexsort((xi, -sim, qi))
+            qi, xi, sim = qi[o], xi[o], sim[o]
+            f = np.concatenate([[True], qi[1:] != qi[:-1]])
+            match[qi[f]], best[qi[f]] = xi[f], sim[f]
+    return match, best

@@ -9,6 +9,9 @@ The bulk path hashes all shingles of a batch into one array, applies the permuta
 (num_perm x shingles) matrix per chunk and reduces each document's columns with
 ``np.minimum.reduceat``.
 
+A text that cannot be read or is blank gets a reserved exact key (``is_unread``): such rows are
+never exact or near duplicates of anything.
+
 An empty document (no shingles) gets datasketch's empty signature: every slot ``EMPTY``
 (2^32 - 1). Such rows never take part in LSH (see ``is_empty``): all empty documents would
 otherwise share every band and look like near duplicates of each other.
@@ -26,6 +29,11 @@ from . import shingles as sh
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)
+# Exact keys of texts that are not compared (see ``sketch``): a real text's xxh3_64 is one of
+# these with probability 2^-63. Keeping the reason in the key keeps the Profile's columns as
+# they are (and the cache format with them).
+UNREAD_EMPTY = np.uint64(0)  # no text at all, or only white space
+UNREAD_SHAPE = np.uint64(1)  # a message content of a shape the extraction does not read
 DEFAULT_NUM_PERM = 128
 DEFAULT_SEED = 1
 DEFAULT_THRESHOLD = 0.8
@@ -167,20 +175,36 @@ def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
         yield batch
 
 
-def sketch(texts: Iterable[str], config: MinHashConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+def sketch(texts: Iterable[str | None], config: MinHashConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
     """Signatures (n, num_perm) uint32 and exact-duplicate keys (n,) uint64 of ``texts``.
 
-    This is what the scan calls once per shard: one normalisation pass feeds both.
+    This is what the scan calls once per shard: one normalisation pass feeds both. A text that
+    could not be read (``None``) gets the key ``UNREAD_SHAPE``, an empty or blank one
+    ``UNREAD_EMPTY``, and the empty signature: ``is_unread`` rows are never compared.
     """
     sigs: list[np.ndarray] = []
     exact: list[np.ndarray] = []
     for batch in _batches(texts, _TEXT_BATCH):
+        # isspace() stops at the first non-space character: cheap on long texts.
+        unread = [k for k, t in enumerate(batch) if t is None or not t or t.isspace()]
+        shape = [k for k in unread if batch[k] is None]
+        for k in shape:
+            batch[k] = ""
         h, c, ex = sh.shingle_hashes(batch, config.mode, config.ngram)
+        if unread:
+            ex[unread] = UNREAD_EMPTY
+            ex[shape] = UNREAD_SHAPE
         sigs.append(signatures_from_hashes(h, c, config.num_perm, config.seed))
         exact.append(ex)
     if not sigs:
         return np.zeros((0, config.num_perm), dtype=np.uint32), np.zeros(0, dtype=np.uint64)
     return np.concatenate(sigs), np.concatenate(exact)
+
+
+def is_unread(exact: np.ndarray) -> np.ndarray:
+    """Rows whose text was not read (``UNREAD_SHAPE``) or is blank (``UNREAD_EMPTY``): never compared."""
+    exact = np.asarray(exact, dtype=np.uint64)
+    return (exact == UNREAD_EMPTY) | (exact == UNREAD_SHAPE)
 
 
 def signatures(texts: Iterable[str], config: MinHashConfig = DEFAULT_CONFIG) -> np.ndarray:

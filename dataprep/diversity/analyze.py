@@ -27,9 +27,41 @@ class DiversityAnalysis:
     path: str
     report: dict
     findings: list[Finding] = field(default_factory=list)
+    # part of the analysis that raised -> "ExceptionType: message"; its figures are missing
+    # (today only "language": the lexical and structural figures do not depend on it)
+    failed: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"path": self.path, **self.report}
+
+
+def unusable_reason(profile) -> str | None:
+    """Why a scanned file gives the diversity analysis nothing to read, with what to do, as one
+    short sentence; None when it has examples. ``diversity`` prints it and exits 2."""
+    if not profile.readable:
+        return profile.findings[0].message if profile.findings else "the file cannot be read"
+    if profile.rows.height and bool(profile.rows["is_example"].any()):
+        return None
+    rules: dict[str, object] = {}
+    for f in profile.findings:
+        rules.setdefault(f.rule, f)
+    if profile.state.lines == 0:
+        return "the file is empty: nothing to analyse"
+    if "DP103" in rules or "DP110" in rules:  # a JSON array, or Alpaca/ShareGPT/...: convert it
+        f = rules.get("DP110") or rules["DP103"]
+        return f"not chat JSONL ({f.message.rstrip('.')})"
+    if "DP101" in rules:
+        f = rules["DP101"]
+        return (f"not UTF-8 text (line {f.line}): re-encode it as UTF-8, e.g. "
+                "`iconv -f cp1252 -t utf-8 IN > OUT`")
+    if "DP102" in rules:
+        f = rules["DP102"]
+        return (f"no line is a JSON object (line {f.line} is not JSON); diversity reads chat JSONL, "
+                "one example per line; `dataprep validate` shows why")
+    if rules.keys() <= {"DP105", "DP109"}:
+        return "no examples: the file holds only blank lines"
+    top = ", ".join(f"{r} {f.name}" for r, f in list(rules.items())[:3])
+    return f"no examples to analyse ({top}); `dataprep validate` lists every problem"
 
 
 def _sample_texts(profile, lines: np.ndarray) -> tuple[list[str], list[str]]:
@@ -78,18 +110,27 @@ def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: 
     )
     sample = None
     vendi_texts = None
+    failed: dict[str, str] = {}
     if languages or vendi_sample:
         rows = lang.sample_indices(n, language_sample, full=full_language)
         lines = ex["line"].to_numpy()[rows]
         users, assistants = _sample_texts(profile, lines)
         if languages:
-            sample = lang.detect_sample(users, assistants, rows, n, jobs=jobs)
+            # The language detector is a separate analysis (DP309, DP602): when it fails, the
+            # report keeps every other figure and says which part is missing and why.
+            try:
+                sample = lang.detect_sample(users, assistants, rows, n, jobs=jobs)
+            except Exception as e:
+                failed["language"] = f"{type(e).__name__}: {e}"
         vendi_texts = combined_texts(users, assistants)
     report = diversity_report(profile.text, structure, language=sample, vendi_texts=vendi_texts,
                               vendi_sample=vendi_sample, system_previews=profile.system_prompts,
                               cluster_sizes=cluster_sizes)
     report["examples"] = n
+    if failed:
+        report["language_note"] = f"language detection failed ({failed['language']})"
+        report["failed"] = dict(failed)
     flags = diversity_flags(report, structure=structure, language=sample, expected_languages=expected_languages,
                             **flag_options)
     findings = flags_to_findings(flags, profile.path, lines=ex["line"].to_numpy())
-    return DiversityAnalysis(profile.path, report, findings)
+    return DiversityAnalysis(profile.path, report, findings, failed)

@@ -7,6 +7,9 @@ picklable ``TextFeatures``: per-example columns for the Profile (word counts, op
 one mergeable ``RoleLexicon`` per role. ``merge_text_features`` joins the shards in file
 order; nothing downstream touches single words again.
 
+Every text is cut to its first ``MAX_TEXT_CHARS`` characters before tokenising (``words.py``),
+and openings to ``OPENING_MAX_CHARS``: word counts of longer texts count that prefix only.
+
 Cost (2-core dev machine, ~100 words per example): about 180-210 ns of CPU per word, of which
 tokenising is ~70; run it in the scan's workers with ``POLARS_MAX_THREADS=1``.
 """
@@ -28,6 +31,11 @@ from dataprep.diversity.lexical import (
     role_lexicons,
     stream_blocks,
 )
+from dataprep.diversity.openings import masked_openings
+from dataprep.diversity.words import MAX_TEXT_CHARS, OPENING_MAX_CHARS, cap_text
+
+__all__ = ["MAX_TEXT_CHARS", "OPENING_MAX_CHARS", "TextFeatures", "combined_texts", "features_in_shards",
+           "merge_text_features", "text_features"]
 
 ROLES = ("user", "assistant")
 STREAM_BLOCK_BYTES = 1 << 15  # the scan's MATTR/MTLD blocks: examples starting in one 32 KiB window
@@ -78,6 +86,7 @@ def text_features(
         threshold=threshold,
         opening_words=OPENING_WORDS,
     )
+    opens = [masked_openings(t, o, OPENING_WORDS) for t, o in zip((user_texts, assistant_texts), opens)]
     rows = pl.DataFrame(
         {
             "user_words": counts[0],
@@ -112,5 +121,6 @@ def features_in_shards(
 
 
 def combined_texts(user_texts: Sequence[str | None], assistant_texts: Sequence[str | None]) -> list[str]:
-    """The text of whole examples (user then assistant), as the Vendi score reads them."""
-    return [f"{u or ''}\n{a or ''}" for u, a in zip(user_texts, assistant_texts)]
+    """The text of whole examples (user then assistant), as the Vendi score reads them; each
+    part cut to ``MAX_TEXT_CHARS`` first (no 50 MB string is copied to be cut again later)."""
+    return [f"{cap_text(u) or ''}\n{cap_text(a) or ''}" for u, a in zip(user_texts, assistant_texts)]

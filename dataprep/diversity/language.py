@@ -1,11 +1,21 @@
 """Language mix from a deterministic sample, with 95% intervals.
 
-- Detector: langdetect with ``DetectorFactory.seed = 0`` (its result depends only on the text),
-  on at most 1,000 characters of cleaned text.
-- Undetermined ('und'): after removing fenced and inline code, code-like lines (keywords,
-  symbol-dense, or short lines with calls, snake_case, assignments...), URLs, e-mail
-  addresses and numbers, fewer than 20 letters remain (short or code-only texts), or
-  langdetect's best probability is below 0.80. 'zh-cn'/'zh-tw' are reported as 'zh'.
+- Input: at most ``INPUT_CAP`` (8,000) characters of a text are looked at, cut before any
+  regex runs, so a 50 MB line costs what an 8 KB one does. Cleaning removes fenced and inline
+  code, code-like lines (keywords, symbol-dense, or short lines with calls, snake_case,
+  assignments...), URLs, e-mail addresses and numbers.
+- Script first: the letters of the cleaned text are counted per Unicode script (a Han, Kana or
+  Hangul character counts as ``CJK_WEIGHT`` letters: one carries about what a short Latin word
+  does). Where the dominant script names one language, that is the answer: Han without Kana
+  'zh', Kana (with or without Han) 'ja', Hangul 'ko', Thai, Greek, Hebrew, Armenian, Georgian,
+  Bengali, Gurmukhi, Gujarati, Tamil, Telugu, Kannada, Malayalam. Short CJK texts, which
+  langdetect's n-grams get wrong (zh read as ko or ja), are decided this way.
+- Otherwise langdetect (``DetectorFactory.seed = 0``, so the result depends only on the text)
+  on at most 1,000 characters, restricted to the languages written in that script: Arabic
+  script to ar/fa/ur, Cyrillic to ru/uk/bg/mk, Devanagari to hi/mr/ne, Latin to the Latin
+  languages (an English sentence can no longer come out as Korean). Its best guess is taken.
+- Undetermined ('und') only when fewer than ``MIN_LETTERS`` (20) weighted letters remain
+  (short or code-only texts), or langdetect finds no feature at all.
 - Sample: ``sample_indices(n, k)``, k rows evenly spread over the file (default 2,000; all
   rows with ``full=True``), so the same file always gives the same sample.
 - Example language: the reply's (assistant text) when determined, else the prompt's (user
@@ -30,14 +40,18 @@ from dataprep.diversity.flags import Flag
 
 SAMPLE_SIZE = 2000
 MIN_LETTERS = 20
-MIN_PROB = 0.80
+MIN_PROB = 0.80  # kept for callers that read it; the decision no longer uses it (see the module doc)
 MAX_CHARS = 1000
+INPUT_CAP = 8 * MAX_CHARS
+CJK_WEIGHT = 3
 UND = "und"
 Z95 = 1.959963984540054
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
 _INLINE = re.compile(r"`[^`\n]*`")
-_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+")
+# An e-mail address starts where a run of address characters starts (the lookbehind): tried at
+# every position, a long run without '@' would cost quadratic time.
+_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUM = re.compile(r"\d+(?:[.,:/]\d+)*")
 _CODE_START = re.compile(
     r"^\s*(?:def |class |import |from \S+ import|return\b|#include|public |private |function |"
@@ -51,6 +65,45 @@ _SPACES = re.compile(r"\s+")
 # calls, snake_case, assignments, comparisons, arrows, statement ends, indented lines
 _CODE_HINT = re.compile(r"\w\(|\w_\w|\s=\s|[=!<>]=|->|=>|::|;\s*$|[{}]\s*$|^\s*(?:#|//)|^(?: {4}|\t)\S")
 
+# Unicode scripts (letter blocks). Scripts that name one language decide it; the others narrow
+# langdetect down to the languages written in them.
+_SCRIPTS = {
+    "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef",
+    "kana": "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f",
+    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "thai": "\u0e00-\u0e7f",
+    "greek": "\u0370-\u03ff\u1f00-\u1fff",
+    "hebrew": "\u0590-\u05ff",
+    "armenian": "\u0530-\u058f",
+    "georgian": "\u10a0-\u10ff",
+    "bengali": "\u0980-\u09ff",
+    "gurmukhi": "\u0a00-\u0a7f",
+    "gujarati": "\u0a80-\u0aff",
+    "tamil": "\u0b80-\u0bff",
+    "telugu": "\u0c00-\u0c7f",
+    "kannada": "\u0c80-\u0cff",
+    "malayalam": "\u0d00-\u0d7f",
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "cyrillic": "\u0400-\u052f",
+    "devanagari": "\u0900-\u097f",
+    "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff",
+}
+_SCRIPT_RE = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS.items()}
+_CJK = frozenset({"han", "kana", "hangul"})
+_ONE_LANGUAGE = {
+    "hangul": "ko", "thai": "th", "greek": "el", "hebrew": "he", "armenian": "hy", "georgian": "ka",
+    "bengali": "bn", "gurmukhi": "pa", "gujarati": "gu", "tamil": "ta", "telugu": "te", "kannada": "kn",
+    "malayalam": "ml",
+}
+# langdetect's languages per script (its profiles); the first is the answer if it finds nothing.
+_CANDIDATES = {
+    "arabic": ("ar", "fa", "ur"),
+    "cyrillic": ("ru", "uk", "bg", "mk"),
+    "devanagari": ("hi", "mr", "ne"),
+    "latin": ("en", "af", "ca", "cs", "cy", "da", "de", "es", "et", "fi", "fr", "hr", "hu", "id", "it", "lt",
+              "lv", "nl", "no", "pl", "pt", "ro", "sk", "sl", "so", "sq", "sv", "sw", "tl", "tr", "vi"),
+}
+
 
 def _is_code_line(line: str) -> bool:
     s = line.strip()
@@ -63,13 +116,28 @@ def _is_code_line(line: str) -> bool:
 
 
 def clean_text(text: str) -> str:
-    """The prose of ``text``: code, URLs, e-mails and numbers removed, spaces collapsed."""
-    t = _FENCE.sub(" ", text or "")
+    """The prose of ``text``: code, URLs, e-mails and numbers removed, spaces collapsed.
+
+    Only the first ``INPUT_CAP`` characters are read: the cut comes before every regex, so the
+    cost is bounded whatever the length of the line.
+    """
+    t = (text or "")[:INPUT_CAP]
+    t = _FENCE.sub(" ", t)
     t = _INLINE.sub(" ", t)
     t = _URL.sub(" ", t)
     t = "\n".join(line for line in t.split("\n") if not _is_code_line(line))
     t = _NUM.sub(" ", t)
     return _SPACES.sub(" ", t).strip()
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Letters per script in ``text`` (scripts with none are left out)."""
+    out = {}
+    for name, rx in _SCRIPT_RE.items():
+        n = len(rx.findall(text))
+        if n:
+            out[name] = n
+    return out
 
 
 def _init() -> None:
@@ -80,21 +148,46 @@ def _init() -> None:
     init_factory()
 
 
-def detect_one(text: str | None) -> tuple[str, float]:
-    """(language, probability) of one text; ('und', p) when undetermined (see module doc)."""
-    from langdetect import DetectorFactory, detect_langs
+def _langdetect(text: str, candidates: tuple[str, ...]) -> tuple[str, float]:
+    """langdetect's best language among ``candidates`` (seeded); (candidates[0], 0.0) when it
+    finds no feature."""
+    import langdetect.detector_factory as df
     from langdetect.lang_detect_exception import LangDetectException
 
-    DetectorFactory.seed = 0
-    t = clean_text(text or "")
-    if len(_LETTER.findall(t, 0, 4 * MAX_CHARS)) < MIN_LETTERS:
-        return UND, 0.0
+    df.DetectorFactory.seed = 0
+    if df._factory is None:
+        df.init_factory()
+    det = df._factory.create()
+    det.set_prior_map({c: 1.0 for c in candidates})
+    det.append(text)
     try:
-        best = detect_langs(t[:MAX_CHARS])[0]
-    except LangDetectException:
+        best = det.get_probabilities()[0]
+    except (LangDetectException, IndexError):
+        return candidates[0], 0.0
+    return ("zh" if best.lang.startswith("zh-") else best.lang), float(best.prob)
+
+
+def detect_one(text: str | None) -> tuple[str, float]:
+    """(language, confidence) of one text; ('und', 0.0) when undetermined (see module doc)."""
+    t = clean_text(text or "")[: 4 * MAX_CHARS]
+    counts = script_counts(t)
+    weighted = {k: n * (CJK_WEIGHT if k in _CJK else 1) for k, n in counts.items()}
+    if sum(weighted.values()) < MIN_LETTERS:
         return UND, 0.0
-    lang = "zh" if best.lang.startswith("zh-") else best.lang
-    return (lang if best.prob >= MIN_PROB else UND), float(best.prob)
+    kana, han = counts.get("kana", 0), counts.get("han", 0)
+    if kana >= 2 and kana >= 0.1 * (kana + han) and CJK_WEIGHT * (kana + han) >= max(weighted.values()):
+        # Japanese mixes kana and kanji; Chinese has no kana (a stray one in a name is not enough)
+        return "ja", 1.0
+    top = max(weighted, key=lambda k: (weighted[k], k))
+    share = weighted[top] / sum(weighted.values())
+    if top == "han":
+        return "zh", share
+    if top == "kana":
+        return "ja", share
+    if top in _ONE_LANGUAGE:
+        return _ONE_LANGUAGE[top], share
+    # Scripts shared by several languages: langdetect, restricted to them, on the text.
+    return _langdetect(t[:MAX_CHARS], _CANDIDATES[top])
 
 
 def _detect_chunk(texts: list[str | None]) -> list[tuple[str, float]]:

@@ -18,11 +18,41 @@ import numpy as np
 import polars as pl
 
 from dataprep.diversity.flags import Flag
+from dataprep.diversity.words import capped
+from dataprep.diversity.words import openings as first_words
+from dataprep.mask import redact
 
 MIN_DISTINCT_2 = 0.10  # DP601 defaults; presets override them
 MAX_TOP_OPENING_SHARE = 0.25
 OPENING_WORDS = 3
 MIN_TEXTS = 50
+
+# Openings are printed (reports, DP601's message), so they are computed from masked text: a key
+# that opens 40% of the replies would otherwise be the chart's top bar, lower-cased and cut into
+# words that no secret pattern recognises. Per text, the region that can reach the opening is
+# its first k runs of word characters (each holds one or more of the scan's words) and
+# MASK_MARGIN characters more (a secret or an email that starts in the opening is whole in it).
+# Only regions this polars regex (a superset of dataprep.mask's hints) finds something in are
+# masked in Python and cut into words again.
+MASK_MARGIN = 320  # the longest valid email address; every secret pattern matches in fewer
+_MAY_HOLD_SECRET = (r"(?i)sk-|akia|asia|gh[pousr]_|github_pat_|xox|aiza|_live_|private key|eyj"
+                    r"|[a-z0-9/+]{40}|@|\d(?:[ .\-]?\d){3}|(?-i:[A-Z]{2}\d{2})")
+
+
+def masked_openings(texts: Sequence[str | None], opens: pl.Series, k: int = OPENING_WORDS) -> pl.Series:
+    """``opens`` (the first ``k`` words of each text) with every opening that a secret or personal
+    data reaches recomputed from the text masked by ``dataprep.mask.redact`` (one placeholder word
+    per secret, e.g. "redacted_secret please store")."""
+    # capped like every text feature: no regex or masking pass over a 50 MB line
+    s = pl.Series("t", capped(texts), dtype=pl.String).fill_null("")
+    # characters up to the end of the k-th word run; null (the whole text) when it has fewer
+    ends = s.str.extract(r"^(\W*\w+" + r"\W+\w+" * (k - 1) + ")", 1).str.len_chars()
+    region = s.str.slice(0, (ends + MASK_MARGIN).fill_null(s.str.len_chars()))
+    idx = np.flatnonzero(region.str.contains(_MAY_HOLD_SECRET).fill_null(False).to_numpy())
+    if not len(idx):
+        return opens
+    new = first_words([redact(t, style="placeholder") for t in region.gather(idx).to_list()], k)
+    return opens.scatter(idx, pl.Series(new, dtype=pl.String))
 
 
 def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_words: int = OPENING_WORDS) -> dict:
@@ -51,7 +81,8 @@ def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_wor
             "entropy": ent,
             "normalized_entropy": float(ent / np.log2(n)) if n > 1 else 0.0,
             "top_share": float(counts.max() / n) if n else 0.0,
-            "top": [{"opening": o, "count": int(c), "share": c / n} for o, c in best.iter_rows()],
+            # masked again: the openings of a Profile cached before they were masked at the scan
+            "top": [{"opening": redact(o), "count": int(c), "share": c / n} for o, c in best.iter_rows()],
         }
     return out
 

@@ -203,7 +203,10 @@ def render_terminal(report: dict, console=None) -> None:
     from rich.table import Table
 
     con = _console(console)
-    con.print(f"[bold]Diversity[/bold]  {report['examples']:,} examples")
+    con.print(f"[bold]Diversity[/bold]  {report.get('examples', 0):,} examples")
+    if "lexical" not in report:  # nothing was analysed (no examples): say why instead of a KeyError
+        con.print(report.get("note", "no examples to analyse"))
+        return
 
     t = Table(title="Lexical", title_justify="left", show_edge=False)
     t.add_column("metric")
@@ -278,11 +281,11 @@ def render_terminal(report: dict, console=None) -> None:
 
 
 def _compare_rows(r: dict) -> dict[str, float | int | None]:
-    rows: dict[str, float | int | None] = {"examples": r["examples"]}
+    rows: dict[str, float | int | None] = {"examples": r.get("examples", 0)}
     for role in ROLES:
         for k in ("distinct_1", "distinct_2", "distinct_3", "mattr", "mtld", "vocab"):
-            rows[f"{role} {k}"] = r["lexical"][role].get(k)
-        o = r["openings"][role].get(f"words_{OPENING_WORDS}", {})
+            rows[f"{role} {k}"] = ((r.get("lexical") or {}).get(role) or {}).get(k)
+        o = ((r.get("openings") or {}).get(role) or {}).get(f"words_{OPENING_WORDS}", {})
         rows[f"{role} top opening share"] = o.get("top_share")
         rows[f"{role} opening entropy (norm.)"] = o.get("normalized_entropy")
     st = r.get("structure") or {}

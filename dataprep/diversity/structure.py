@@ -26,6 +26,7 @@ import polars as pl
 import xxhash
 
 from dataprep.diversity.flags import Flag
+from dataprep.mask import redact
 
 ROLE_LETTERS = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 ROLE_NAMES = {v: k for k, v in ROLE_LETTERS.items()}
@@ -35,6 +36,7 @@ MIN_MODE_SHARE = 0.10  # DP603 bimodal: the smaller mode holds at least this sha
 MIN_ASHMAN_D = 3.0  # ... the modes are this far apart (Ashman's D, on log lengths) ...
 MAX_DIP = 0.6  # ... and the density between them falls to at most this share of the lower peak
 MIN_SKEW_EXAMPLES = 100  # below this a histogram is too noisy to call a shape
+MIN_MODE_RATIO = 2.0  # ... and the longer mode is at least twice the shorter (38 vs 40 tokens is one length)
 
 
 def _text_of(content) -> str:
@@ -131,14 +133,17 @@ def _two_means(x: np.ndarray) -> tuple[int, float, float, float, float]:
 
 def _dip(x: np.ndarray, m1: float, m2: float, bins: int = 40) -> float:
     # Lowest smoothed density between the two means over the lower of the two peaks: ~1 for
-    # one mode (or a flat spread), near 0 for two well separated modes.
+    # one mode (or a flat spread), near 0 for two well separated modes. The means may lie
+    # outside the trimmed range (a mode of a few values at the 0.5% / 99.5% quantiles): they
+    # are clamped to the outer bins, so each side keeps at least one bin.
     lo, hi = np.quantile(x, [0.005, 0.995])
     if hi <= lo:
         return 1.0
     h, e = np.histogram(x, bins=bins, range=(lo, hi))
     h = np.convolve(h, np.ones(3) / 3, mode="same")
     c = (e[:-1] + e[1:]) / 2
-    i1, i2 = int(np.searchsorted(c, m1)), int(np.searchsorted(c, m2))
+    i1 = min(int(np.searchsorted(c, m1)), len(c) - 1)
+    i2 = min(int(np.searchsorted(c, m2)), len(c) - 1)
     if i2 - i1 < 2:
         return 1.0
     peak = min(h[: i1 + 1].max(), h[i2:].max())
@@ -152,12 +157,18 @@ def length_skew(lengths: np.ndarray, *, tail_ratio: float = TAIL_RATIO) -> dict:
     leaves at least 10% on each side, the two groups are well apart (Ashman's D >= 3) and the
     smoothed histogram dips between them to <= 60% of the lower peak (a single log-normal gives
     D ~ 2.65 and no dip; an even spread over several decades gives D ~ 3.5 but no dip either).
+    The two modes must also be ``MIN_MODE_RATIO`` apart: on near-constant lengths (templated data,
+    every example 38 or 40 tokens) the groups are tight, so D is large and the histogram empty
+    between them, yet the lengths are all alike.
     Needs 100 examples; empty examples (length 0) are left out.
     """
     x = np.asarray(lengths, dtype=np.float64)
-    x = np.sort(x[x > 0])
+    x = np.sort(x[np.isfinite(x) & (x > 0)])
     out = {"examples": int(len(x)), "heavy_tail": False, "bimodal": False, "flagged": False}
     if len(x) < MIN_SKEW_EXAMPLES:
+        return out
+    if x[0] == x[-1]:  # every example the same length: no tail, no modes
+        out.update(median=float(x[0]), p99=float(x[0]), tail_ratio=1.0)
         return out
     med, p99 = (float(v) for v in np.quantile(x, [0.5, 0.99]))
     out.update(median=med, p99=p99, tail_ratio=p99 / med if med else None)
@@ -174,7 +185,8 @@ def length_skew(lengths: np.ndarray, *, tail_ratio: float = TAIL_RATIO) -> dict:
         "ashman_d": d if np.isfinite(d) else None,
         "dip": dip,
     }
-    out["bimodal"] = bool(min(share_low, 1 - share_low) >= MIN_MODE_SHARE and d >= MIN_ASHMAN_D and dip <= MAX_DIP)
+    out["bimodal"] = bool(min(share_low, 1 - share_low) >= MIN_MODE_SHARE and d >= MIN_ASHMAN_D and dip <= MAX_DIP
+                          and m2 - m1 >= np.log(MIN_MODE_RATIO))
     out["flagged"] = out["heavy_tail"] or out["bimodal"]
     return out
 
@@ -262,7 +274,7 @@ def structure_stats(df: pl.DataFrame, *, system_previews: Mapping[int, str] | No
         for h, c in best:
             item = {"hash": f"{int(h):016x}", "count": int(c), "share": c / len(sh)}
             if system_previews and int(h) in system_previews:
-                item["preview"] = system_previews[int(h)][:120]
+                item["preview"] = redact(system_previews[int(h)])[:120]  # masked, then cut
             sp["top"].append(item)
     out["system_prompts"] = sp
     if ex_len is not None:

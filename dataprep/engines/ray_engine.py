@@ -13,11 +13,11 @@ driver, in line order: the Profile, its findings and its rows are the local engi
   the bytes to a ``_scan_block`` task instead.
 * Dedup (``analyze`` / ``duplicates``): with ``scan(..., signatures="cluster")`` each scan task
   returns its examples' MinHash block as a separate object that stays in the cluster. Band
-  hashes are computed next to each block and hash-partitioned on (band, hash) -- a groupby --,
-  each partition turns its buckets into candidate pairs with ``lsh._run_pairs`` (the local
-  code), pairs are routed by the two blocks they touch and verified next to them
-  (``lsh.pair_similarity``), and the driver runs the union-find over the verified edges. The
-  driver holds per-example integers (exact keys, union-find parents), never the signature matrix.
+  hashes are computed next to each block; the driver links the buckets with the local code
+  (``lsh.link_buckets``, linear in bucket size) and every batch of pairs it verifies goes to
+  tasks routed by the two signature blocks a pair touches (``lsh.pair_similarity`` next to
+  them). The driver holds per-example integers (exact keys, band hashes, union-find parents),
+  never the signature matrix.
 * Audit: one Ray task per file runs the scan (its shards as nested tasks) and ``assess``.
 
 Results equal the local engine's; tests/test_ray.py checks it line by line.
@@ -120,19 +120,13 @@ def _task_take(block, rows):
     return block[rows]
 
 
-def _task_bands(block, first, is_rep, bands, rows, nparts):
-    """One block's active examples as (band, hash, example index), hash-partitioned."""
+def _task_bands(block, first, candidate, bands, rows):
+    """Band hashes of one block's non-empty ``candidate`` examples: (example indices, (k, bands))."""
     from dataprep.dedup import lsh
     from dataprep.dedup.minhash import is_empty
 
-    act = np.flatnonzero(is_rep & ~is_empty(block)) if len(block) else np.zeros(0, np.int64)
-    bh = lsh.band_hashes(block, bands, rows, act)
-    h = bh.ravel()  # row-major: example 0's bands, then example 1's...
-    band = np.tile(np.arange(bands, dtype=np.uint32), len(act))
-    idx = np.repeat(act.astype(np.int64) + first, bands)
-    part = (h % np.uint64(nparts)).astype(np.int64)
-    out = [(band[part == p], h[part == p], idx[part == p]) for p in range(nparts)]
-    return out if nparts > 1 else out[0]
+    act = np.flatnonzero(candidate & ~is_empty(block)) if len(block) else np.zeros(0, np.int64)
+    return act.astype(np.int64) + first, lsh.band_hashes(block, bands, rows, act)
 
 
 def _pair_partition(i, j, starts, nparts):
@@ -141,47 +135,19 @@ def _pair_partition(i, j, starts, nparts):
     return ((bi * len(starts) + bj) % nparts).astype(np.int64)
 
 
-def _task_buckets(max_bucket, starts, nparts, *parts):
-    """Candidate pairs of the (band, hash) buckets in this partition, routed by block pair."""
-    from dataprep.dedup import lsh
-
-    band = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint32)
-    h = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint64)
-    idx = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if len(idx) < 2:
-        return [empty] * nparts if nparts > 1 else empty
-    # Members of a bucket in ascending example order, as the local stable argsort gives them.
-    order = np.lexsort((idx, h, band))
-    band, h, idx = band[order], h[order], idx[order]
-    brk = np.flatnonzero((band[1:] != band[:-1]) | (h[1:] != h[:-1])) + 1
-    s = np.concatenate([[0], brk])
-    e = np.concatenate([brk, [len(idx)]])
-    multi = e - s >= 2
-    i, j = lsh._run_pairs(idx, s[multi], e[multi], max_bucket)
-    i, j = lsh._unique_pairs(i, j) if len(i) else (i, j)
-    part = _pair_partition(i, j, starts, nparts)
-    out = [(i[part == q], j[part == q]) for q in range(nparts)]
-    return out if nparts > 1 else out[0]
-
-
-def _task_verify(threshold, blocks, starts, *parts):
-    """Unique candidates of this partition verified against their two signature blocks."""
+def _task_similarity(blocks, starts, i, j):
+    """Estimated Jaccard of example pairs (i[k], j[k]), read next to their signature blocks."""
     import ray
 
     from dataprep.dedup import lsh
 
-    i = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    j = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    sim = np.empty(len(i), dtype=np.float32)
     if not len(i):
-        return i, j, np.zeros(0, np.float32), 0
-    i, j = lsh._unique_pairs(i, j)  # a pair found in several bands' buckets counts once
+        return sim
     bi = np.searchsorted(starts, i, side="right") - 1
     bj = np.searchsorted(starts, j, side="right") - 1
-    order = np.lexsort((j, i, bj, bi))
-    i, j, bi, bj = i[order], j[order], bi[order], bj[order]
-    brk = np.flatnonzero((bi[1:] != bi[:-1]) | (bj[1:] != bj[:-1])) + 1
-    sim = np.empty(len(i), dtype=np.float32)
+    order = np.lexsort((bj, bi))  # pairs of one block pair together: each block fetched ~once
+    brk = np.flatnonzero((bi[order][1:] != bi[order][:-1]) | (bj[order][1:] != bj[order][:-1])) + 1
     cache: dict[int, np.ndarray] = {}
 
     def block(b: int) -> np.ndarray:
@@ -192,10 +158,10 @@ def _task_verify(threshold, blocks, starts, *parts):
         return cache[b]
 
     for a, z in zip(np.concatenate([[0], brk]).tolist(), np.concatenate([brk, [len(i)]]).tolist()):
-        x, y = int(bi[a]), int(bj[a])
-        sim[a:z] = lsh.pair_similarity(block(x), i[a:z] - starts[x], block(y), j[a:z] - starts[y])
-    ok = sim >= np.float32(threshold)
-    return i[ok], j[ok], sim[ok], len(i)
+        o = order[a:z]
+        x, y = int(bi[o[0]]), int(bj[o[0]])
+        sim[o] = lsh.pair_similarity(block(x), i[o] - starts[x], block(y), j[o] - starts[y])
+    return sim
 
 
 def _task_assess(path, preset, cache, against, shard_bytes):
@@ -537,17 +503,21 @@ def _signature_source(profile) -> ClusterSignatures:
 
 
 def distributed_duplicates(sigs: ClusterSignatures, exact: np.ndarray, config, *, keep: str = "first",
-                           lengths=None, trainable_tokens=None, partitions: int = 2, max_bucket: int | None = None):
-    """``dedup.find_duplicates`` with the banding, bucketing and verification as Ray tasks.
+                           lengths=None, trainable_tokens=None, partitions: int = 2, max_rounds: int | None = None):
+    """``dedup.find_duplicates`` with the band hashing and the verification as Ray tasks.
 
-    Same arguments and result (same clusters, kept documents, kinds, similarities, candidate
-    count); ``sigs`` stay in the cluster. ``partitions``: (band, hash) and pair partitions.
+    Same arguments and result (same clusters, kept documents, kinds, similarities, pairs
+    verified): the linking is the local ``clusters.near_edges`` / ``lsh.link_buckets``, run on
+    the driver over the band hashes (bands x 8 bytes per example); every batch of pairs it
+    verifies is split by signature block pair into ``partitions`` tasks that read the blocks
+    where they are. ``sigs`` stay in the cluster.
     """
     from dataprep.dedup import lsh
-    from dataprep.dedup.clusters import _keep_scores, clusters_from_edges
+    from dataprep.dedup.clusters import _keep_scores, clusters_from_edges, exact_groups, near_edges
+    from dataprep.dedup.minhash import is_unread
 
     ray = _ray()
-    max_bucket = lsh.DEFAULT_MAX_BUCKET if max_bucket is None else max_bucket
+    max_rounds = lsh.MAX_ROUNDS if max_rounds is None else max_rounds
     exact = np.asarray(exact, dtype=np.uint64)
     n = len(exact)
     if sigs.examples != n or sigs.num_perm != config.num_perm:
@@ -555,36 +525,38 @@ def distributed_duplicates(sigs: ClusterSignatures, exact: np.ndarray, config, *
     scores = _keep_scores(n, keep, lengths, trainable_tokens)
     bands, rows = config.bands_rows
     P = max(1, int(partitions))
-
-    # Exact groups (8 bytes per example on the driver): rep_of[i] = first occurrence of i's key.
-    _, first, inverse = np.unique(exact, return_index=True, return_inverse=True)
-    rep_of = first[inverse.ravel()].astype(np.int64)
-    dup = np.flatnonzero(rep_of != np.arange(n))
-    is_rep = rep_of == np.arange(n)
-    edge_i, edge_j, edge_s = [rep_of[dup]], [dup], [np.ones(len(dup), dtype=np.float32)]
+    unread = is_unread(exact)
+    rep_of, reps = exact_groups(exact, unread)
+    candidate = np.zeros(n, dtype=bool)
+    candidate[reps] = True
 
     starts = sigs.starts
-    band_parts = []
+    refs = []
     for b, ref in enumerate(sigs.blocks):
         a, z = int(starts[b]), int(starts[b + 1])
         if z > a:
-            out = _remote(_task_bands, num_returns=P).remote(ref, a, is_rep[a:z], bands, rows, P)
-            band_parts.append(out if P > 1 else [out])
-    n_cand = 0
-    if band_parts:
-        pair_parts = []
-        for p in range(P):
-            out = _remote(_task_buckets, num_returns=P).remote(max_bucket, starts, P, *[bp[p] for bp in band_parts])
-            pair_parts.append(out if P > 1 else [out])
-        verified = ray.get([_remote(_task_verify).remote(config.threshold, list(sigs.blocks), starts,
-                                                         *[pp[q] for pp in pair_parts]) for q in range(P)])
-        for vi, vj, vs, c in verified:
-            edge_i.append(vi)
-            edge_j.append(vj)
-            edge_s.append(vs)
-            n_cand += int(c)
-    ei, ej, es = np.concatenate(edge_i), np.concatenate(edge_j), np.concatenate(edge_s)
-    return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand)
+            refs.append(_remote(_task_bands).remote(ref, a, candidate[a:z], bands, rows))
+    parts = ray.get(refs)
+    active = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    bh = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, bands), np.uint64)
+    blocks = list(sigs.blocks)
+
+    def verify(i, j):
+        # Split by block pair, so a task reads few blocks and any partition count gives the same values.
+        part = _pair_partition(i, j, starts, P)
+        sims = ray.get([_remote(_task_similarity).remote(blocks, starts, i[part == q], j[part == q])
+                        for q in range(P)])
+        out = np.empty(len(i), dtype=np.float32)
+        for q in range(P):
+            out[part == q] = sims[q]
+        return out
+
+    ei, ej, es, n_cand = near_edges(lambda _: bh, active, verify, config.threshold, max_rounds)
+    dup = np.flatnonzero(rep_of != np.arange(n))
+    ei = np.concatenate([rep_of[dup], ei])
+    ej = np.concatenate([dup, ej])
+    es = np.concatenate([np.ones(len(dup), dtype=np.float32), es])
+    return clusters_from_edges(n, rep_of, ei, ej, es, scores, config, n_cand, unread)
 
 
 # --------------------------------------------------------------------------------------------- audit
@@ -804,7 +776,7 @@ class RayEngine:
         for other in against:
             if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
                 raise ValueError(f"{other.path} was scanned with other dedup options than {profile.path}")
-            lk = A._leak(profile, ex, other, leak_ngram, leak_min_share)
+            lk = A._leak(profile, ex, other, leak_ngram, leak_min_share, A.groups_from_clusters(res.cluster_id))
             leaks.append(lk)
             found += A.leak_findings(lk, profile.path, leak_ngram)
         for idx in indexes:
@@ -819,7 +791,7 @@ class RayEngine:
         found.sort(key=lambda f: (f.path != profile.path, f.path, f.line, f.rule))
         n_lines = profile.rows.height
         report = A.DedupReport(profile.path, profile.format, n_lines, lines, res, keep, profile.options.compare,
-                               n_lines - len(ex), found, confl, leaks, leak_ngram)
+                               n_lines - len(ex), found, confl, leaks, leak_ngram, exact)
         for p, uri in renames:
             if uri is not None:  # report the URI the user gave, not the local copy
                 for f in report.findings:

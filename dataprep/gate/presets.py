@@ -7,6 +7,7 @@ preset is any TOML file with the same keys, usually ``extends = "task"`` plus a 
 name = "my-team"
 extends = "task"                  # a built-in name or a path relative to this file
 model = "gpt-4.1-mini"            # whose training context DP400 checks (rules/models.toml)
+analysis_failure = "error"        # an analysis that crashes (DP199): "error" exits 2, "fail" exits 1
 
 [volume]                          # DP600
 tier = "task"
@@ -87,7 +88,11 @@ THRESHOLDS: dict[str, ThresholdSpec] = {t.key: t for t in (
 )}
 
 TOP_KEYS = {"name": "string", "description": "string", "extends": "string", "source": "string",
-            "as_of": "date", "model": "string", "rules": "table", "thresholds": "table", "volume": "table"}
+            "as_of": "date", "model": "string", "analysis_failure": "string", "rules": "table", "thresholds": "table",
+            "volume": "table"}
+# A crashed analysis always fails the file (DP199); this only picks the exit code: "error" = 2
+# (could not judge, as for unreadable input), "fail" = 1 (judged as failing, like any error).
+ANALYSIS_FAILURE_VALUES = ("error", "fail")
 VOLUME_KEYS = {"tier": "string", "fail_below": "int", "warn_below": "int"}
 
 
@@ -119,6 +124,7 @@ class Preset:
     rules: dict[str, str] = field(default_factory=dict)  # rule id -> error|warning|info|off
     thresholds: dict[str, ThresholdSetting] = field(default_factory=dict)
     volume: Volume | None = None
+    analysis_failure: str = "error"  # exit 2 (error) or 1 (fail) when an analysis crashed
 
     def severity(self, rule: str, default: Severity | None = None) -> Severity | None:
         """The preset's severity of ``rule`` (None when switched off)."""
@@ -137,6 +143,7 @@ class Preset:
             "description": self.description,
             "files": list(self.files),
             "model": self.model,
+            "analysis_failure": self.analysis_failure,
             "volume": None if self.volume is None else {"tier": self.volume.tier, "fail_below": self.volume.fail_below,
                                                           "warn_below": self.volume.warn_below},
             "rules": dict(self.rules),
@@ -249,12 +256,19 @@ def _parse(path: str, text: str) -> dict:
         except UnknownModelError:
             fail("model", None, f"unknown model {out['model']!r} (rules/models.toml lists the known ones)")
 
+    if "analysis_failure" in out and out["analysis_failure"] not in ANALYSIS_FAILURE_VALUES:
+        fail("analysis_failure", None, f"analysis_failure must be \"error\" (exit 2) or \"fail\" (exit 1), "
+             f"not {out['analysis_failure']!r}")
+
     rules: dict[str, str] = {}
     for key, val in out.get("rules", {}).items():
         try:
             rid = get_rule(key).id
         except KeyError:
             fail(key, "rules", f"unknown rule {key!r} in [rules] (`dataprep rules` lists them)")
+        if rid == "DP199" and val != "error":
+            fail(key, "rules", "[rules] DP199 (analysis-failed) is always an error: a file whose checks did not "
+                 "run cannot pass; set analysis_failure = \"fail\" for exit code 1 instead of 2")
         if not isinstance(val, str) or val not in SEVERITY_VALUES:
             fail(key, "rules", f"[rules] {key} must be one of {', '.join(map(repr, SEVERITY_VALUES))}, not {val!r}")
         rules[rid] = val
@@ -321,12 +335,13 @@ def _merge(parent: Preset | None, raw: dict, path: str, text: str) -> Preset:
     p = Preset(name=raw.get("name") or Path(path).stem)
     if parent is not None:
         p.description, p.source, p.as_of, p.model = parent.description, parent.source, parent.as_of, parent.model
+        p.analysis_failure = parent.analysis_failure
         p.files = list(parent.files)
         p.rules = dict(parent.rules)
         p.thresholds = dict(parent.thresholds)
         p.volume = parent.volume
     p.files.append(path)
-    for key in ("description", "source", "as_of", "model"):
+    for key in ("description", "source", "as_of", "model", "analysis_failure"):
         if key in raw:
             setattr(p, key, raw[key])
     p.rules.update(raw["rules"])

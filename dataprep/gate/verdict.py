@@ -7,6 +7,11 @@ the Profile), tokens and cost (DP400 per over-length example, DP401 budget), dup
 
 Verdict: ``fail`` when any error remains (or the file is unreadable), ``warn`` when any warning
 remains, else ``pass``. ``gate`` and ``audit`` both call this, so they never disagree.
+
+Fail closed: when an analysis raises on a file (a bug, or data no one foresaw), its checks were
+not made, so the file cannot pass. The analysis and its error become a DP199 finding (error,
+whatever the preset says of other rules), the verdict is ``fail``, and the exit code is 2 ("could
+not judge", as for unreadable input) unless the preset sets ``analysis_failure = "fail"`` (exit 1).
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ from dataprep.schema.findings import Counts, Finding, Severity, make_finding
 VERDICTS = ("pass", "warn", "fail")
 TIER_PRESETS = ("style", "task", "domain")  # built-in presets whose [volume] make the tier ladder
 TOP_CLUSTERS = 10
+ANALYSIS_FAILED = "DP199"
+# what each analysis checks: the DP199 message says what was not checked
+ANALYSIS_CHECKS = {
+    "tokens": "DP400/DP401 lengths, token budget and cost",
+    "dedup": "DP500-DP503 duplicates, leakage and conflicting answers",
+    "diversity": "DP309-DP311 and DP601-DP603 diversity",
+    "language": "DP309 language mismatch and DP602 language mix",
+}
+MAX_REASON_CHARS = 300  # an exception message may quote data; the finding keeps its head
 
 
 @dataclass
@@ -98,6 +112,7 @@ class FileAssessment:
     stage_seconds: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # analyses skipped and why
     truncated: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # analysis -> its error (fail closed: DP199)
 
     @property
     def counts(self) -> Counts:
@@ -119,7 +134,11 @@ class FileAssessment:
         d["verdict"] = self.verdict
         d["thresholds"] = [t.to_dict() for t in self.thresholds]
         d["volume"] = self.volume
+        d["analyses_failed"] = self.failed_list()
         return d
+
+    def failed_list(self) -> list[dict]:
+        return [{"analysis": k, "reason": v, "not_checked": ANALYSIS_CHECKS.get(k, "")} for k, v in self.failed.items()]
 
     def audit_dict(self) -> dict:
         """The ``audit --json`` object of one file (docs/audit-json.md)."""
@@ -143,6 +162,7 @@ class FileAssessment:
             "diversity": self.diversity,
             "verdict": {"verdict": self.verdict, "preset": self.preset, "volume": self.volume,
                         "thresholds": [t.to_dict() for t in self.thresholds]},
+            "analyses_failed": self.failed_list(),
             "charts": self.charts,
             "notes": self.notes,
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
@@ -234,9 +254,9 @@ def _dedup(profile, against) -> tuple[dict, list[Finding], list[dict]]:
     return d, list(rep.findings), rep.largest_clusters(TOP_CLUSTERS)
 
 
-def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict, list[Finding]]:
-    """diversity report dict and DP309/310/311/601/603 findings (DP602 is the gate's threshold,
-    measured from the report's language shares)."""
+def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict, list[Finding], dict]:
+    """diversity report dict, DP309/310/311/601/603 findings (DP602 is the gate's threshold,
+    measured from the report's language shares) and the parts that failed (language)."""
     from dataprep.diversity.analyze import analyze
 
     kw = {}
@@ -245,7 +265,7 @@ def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict,
         if v is not None:
             kw[key] = v
     res = analyze(profile, jobs=jobs, cluster_sizes=cluster_sizes, **kw)
-    return res.report, list(res.findings)
+    return res.report, list(res.findings), dict(res.failed)
 
 
 # --------------------------------------------------------------------------------------------- thresholds
@@ -253,6 +273,12 @@ def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict,
 def _measure(preset: Preset, key: str, ctx: dict) -> tuple[object, str]:
     """(measured value, detail) of one threshold; (None, why) when it cannot be measured."""
     n = ctx["examples"]
+    failed = ctx.get("failed", {})
+    for analysis, keys in (("tokens", ("max_over_length_share", "token_budget")), ("dedup", ("max_duplicate_share",)),
+                           ("diversity", ("min_distinct_2", "max_top_opening_share", "allowed_languages")),
+                           ("language", ("allowed_languages",))):
+        if key in keys and analysis in failed:
+            return None, f"the {analysis} analysis failed (DP199)"
     if key == "max_duplicate_share":
         d = ctx.get("dedup")
         if not d or not d.get("examples"):
@@ -343,8 +369,9 @@ def evaluate_thresholds(preset: Preset, ctx: dict) -> list[Threshold]:
 # --------------------------------------------------------------------------------------------- assess
 
 class _stage:
-    """Time one analysis; if it crashes on this file, say so in the notes and go on (one analysis
-    failing must not lose the validation findings or the other analyses)."""
+    """Time one analysis; if it crashes on this file, record it in ``failed`` (a DP199 finding
+    later: fail closed) and in the notes, and go on (one analysis failing must not lose the
+    validation findings or the other analyses)."""
 
     def __init__(self, fa: FileAssessment, name: str):
         self.fa, self.name = fa, name
@@ -355,10 +382,26 @@ class _stage:
     def __exit__(self, kind, exc, tb):
         self.fa.stage_seconds[self.name] = time.perf_counter() - self.t0
         if exc is not None and isinstance(exc, Exception):
-            self.fa.notes.append(f"{self.name} analysis failed on this file ({type(exc).__name__}: {exc}); "
-                                 "its figures are missing")
+            self.fa.failed[self.name] = _reason(exc)
+            self.fa.notes.append(f"{self.name} analysis failed on this file ({self.fa.failed[self.name]}); "
+                                 "its figures are missing and the file cannot pass")
             return True
         return False
+
+
+def _reason(exc: BaseException | str) -> str:
+    r = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    r = " ".join(r.split())  # one line, whatever the message held
+    return r if len(r) <= MAX_REASON_CHARS else r[: MAX_REASON_CHARS - 1] + "…"
+
+
+def failure_findings(fa: FileAssessment) -> list[Finding]:
+    """One DP199 error per failed analysis: what failed, why, and what was not checked."""
+    return [make_finding(ANALYSIS_FAILED, fa.path, 0,
+                         f"the {name} analysis failed ({why}); not checked: {ANALYSIS_CHECKS.get(name, name)}. "
+                         "A file that was not fully checked cannot pass; please report this error with the file",
+                         severity=Severity.ERROR)
+            for name, why in fa.failed.items()]
 
 
 def _volume(preset: Preset, n: int, path: str) -> tuple[dict, list[Finding]]:
@@ -414,7 +457,11 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
                 ctx["dedup"] = fa.dedup
         if "diversity" in analyses:
             with _stage(fa, "diversity"):
-                fa.diversity, fdiv = _diversity(profile, preset, jobs, sizes)
+                fa.diversity, fdiv, failed = _diversity(profile, preset, jobs, sizes)
+                for part, why in failed.items():  # a part of it (the language detector) failed alone
+                    fa.failed[part] = _reason(why)
+                    fa.notes.append(f"{part} analysis failed on this file ({fa.failed[part]}); "
+                                    "its figures are missing and the file cannot pass")
                 drop = set()
                 if preset.threshold("min_distinct_2") is not None or preset.threshold("max_top_opening_share") is not None:
                     drop.add("DP601")  # the thresholds explain it, with measured value and limit
@@ -430,9 +477,12 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
         fa.verdict = "fail"
         return fa
     fa.volume, decided = _volume(preset, n_valid, profile.path)
+    ctx["failed"] = fa.failed
     fa.thresholds = evaluate_thresholds(preset, ctx)
-    # DP600 and failed thresholds carry their own severity; everything else takes the preset's.
+    # DP600, failed thresholds and DP199 carry their own severity; everything else takes the
+    # preset's. DP199 is always an error: no preset can turn a crashed check into a pass.
     decided += [make_finding(t.rule, profile.path, 0, t.message, severity=t.severity) for t in fa.failed_thresholds]
+    decided += failure_findings(fa)
     fa.findings = sorted(apply_severities(found, preset) + decided, key=lambda f: (f.line, f.rule))
     fa.verdict = decide(fa.findings, fa.readable)
     return fa
@@ -526,11 +576,19 @@ class GateResult:
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos,
                 "verdict": worst(r.verdict for r in self.files) if self.files else "fail",
                 "preset": self.preset.name, "files": len(self.files),
-                "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files)}
+                "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files),
+                "analyses_failed": sum(len(r.failed) for r in self.files)}
+
+    @property
+    def analysis_failed(self) -> bool:
+        return any(r.failed for r in self.files)
 
     def exit_code(self, fail_on: Severity | str = Severity.ERROR) -> int:
-        """0 pass (and warn, unless ``fail_on`` is warning), 1 fail, 2 unreadable input."""
+        """0 pass (and warn, unless ``fail_on`` is warning), 1 fail, 2 unreadable input or an
+        analysis that failed (1 when the preset sets ``analysis_failure = "fail"``)."""
         if self.unreadable or not self.files:
+            return 2
+        if self.analysis_failed and self.preset.analysis_failure == "error":
             return 2
         v = self.verdict
         if v == "fail" or (v == "warn" and Severity(fail_on) is Severity.WARNING):
@@ -563,7 +621,11 @@ def run_gate(paths: str | list[str], preset: Preset | str | None = "openai", *, 
         paths = [paths]
     files, errors = expand_inputs([str(x) for x in paths])
     out = [unreadable_assessment(e.path, e.reason, p.name) for e in errors]
-    out += [assess_path(f, p, jobs=jobs, cache=cache, progress=progress, against=against) for f in files]
+    for f in files:
+        try:
+            out.append(assess_path(f, p, jobs=jobs, cache=cache, progress=progress, against=against))
+        except Exception as e:  # the scan itself broke on this file: fail closed, keep the other files
+            out.append(unreadable_assessment(f, f"analysis failed: {_reason(e)}", p.name))
     return GateResult(out, p)
 
 
@@ -587,11 +649,14 @@ def render_gate_text(result: GateResult) -> str:
             else:
                 mark = f"FAILED [{t.severity.value if t.severity else 'off'}]"
             out.append(f"  {mark} {t.message}")
+        for name, why in r.failed.items():
+            out.append(f"  ANALYSIS FAILED {name}: {why}; not checked: {ANALYSIS_CHECKS.get(name, name)}")
         for n in r.notes:
             out.append(f"  note: {n}")
     s = result.summary()
+    failed = f"; {s['analyses_failed']} analysis(es) failed" if s.get("analyses_failed") else ""
     out.append(f"verdict: {s['verdict'].upper()} ({s['errors']} error(s), {s['warnings']} warning(s), "
-               f"{s['infos']} info(s); {s['thresholds_failed']} threshold(s) failed)")
+               f"{s['infos']} info(s); {s['thresholds_failed']} threshold(s) failed{failed})")
     return "\n".join(out) + "\n"
 
 

@@ -22,15 +22,38 @@ Sources (``source``; ``auto`` decides per record):
 - ``{"text": ...}``: rejected, there is no prompt/response split to recover.
 
 ``mapping`` renames columns and speaker tags the way LLaMA-Factory's ``dataset_info.json`` does
-(``columns``: prompt, query, response, system, history, messages, tools, chosen, rejected;
-``tags``: role_tag, content_tag, user_tag, assistant_tag, system_tag, function_tag,
-observation_tag).
+(``columns``: prompt, query, response, system, history, messages, tools, chosen, rejected,
+kto_tag, images, videos, audios; ``tags``: role_tag, content_tag, user_tag, assistant_tag,
+system_tag, function_tag, observation_tag); ``dataset_spec`` reads that mapping from a
+``dataset_info.json`` entry.
+
+Column vocabularies recognised without a mapping: prompt ``instruction`` / ``prompt`` /
+``question`` / ``query``; input ``input`` / ``context`` (Dolly); response ``output`` /
+``completion`` / ``response`` / ``answer``. So Alpaca, Dolly (instruction/context/response),
+question/answer, prompt/response and query/answer all convert as they are. Also recognised:
+
+- ``llamafactory``: LLaMA-Factory's newer layout, ``messages`` whose ``content`` is a list of
+  ``{"type": "text" | "tools" | "tool_calls", "value": ...}`` parts with a per-message
+  ``loss_weight`` (assistant: 0 or 1 becomes OpenAI ``weight``; on other roles OpenAI trains on
+  nothing, so it is dropped and counted); ``chosen_messages`` / ``rejected_messages`` pairs.
+- ``oasst``: OpenAssistant message trees (``{"prompt": {"role": "prompter", "text", "replies":
+  [...]}}``): one record, one conversation, following the top-ranked reply (rank 0) at each
+  level; the alternatives not taken are counted. One-message-per-row OASST exports are rejected
+  with the reason (a conversation spans several rows).
+- KTO labels (``kto_tag``, from dataset_info): a false label gives the last assistant reply
+  weight 0; an example whose only reply is undesirable is rejected (nothing to learn from it).
+
+Input containers: JSONL, a whole-file JSON array, parquet and CSV/TSV (see ``records``).
+An unrecognised record's reject reason, and the terminal summary, carry the ``--map`` that its
+columns suggest.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import shlex
 import sys
 import tempfile
 from collections import Counter
@@ -43,8 +66,21 @@ from dataprep.checks import formats as F
 from dataprep.checks.base import short, type_name
 from dataprep.checks.chat import ROLES
 from dataprep.io.reader import RawLine
-from dataprep.io.records import SourceRecord, open_records, raw_text
+from dataprep.io.records import TABULAR_SHAPES, SourceRecord, open_records, raw_text
 from dataprep.schema.findings import Finding, Severity
+
+# Sources this module recognises beyond the validator's formats (``formats.detect``).
+LF_MESSAGES = "llamafactory"
+LF_DPO = "llamafactory-dpo"
+OASST_TREE = "oasst-tree"
+OASST_ROW = "oasst-row"
+LABELS = {
+    **F.LABELS,
+    LF_MESSAGES: "LLaMA-Factory messages (content parts, loss_weight)",
+    LF_DPO: "LLaMA-Factory preference (chosen_messages, rejected_messages)",
+    OASST_TREE: "OpenAssistant message trees",
+    OASST_ROW: "OpenAssistant one message per row",
+}
 
 # --from names (CLI) → detection names
 SOURCES = {
@@ -58,36 +94,57 @@ SOURCES = {
     "openai": F.OPENAI_CHAT,
     F.OPENAI_CHAT: F.OPENAI_CHAT,
     "openai-dpo": F.OPENAI_DPO,
+    "llamafactory": LF_MESSAGES,
+    "llamafactory-dpo": LF_DPO,
+    "oasst": OASST_TREE,
 }
 TARGETS = {"openai": F.OPENAI_CHAT, F.OPENAI_CHAT: F.OPENAI_CHAT, "openai-dpo": F.OPENAI_DPO}
-PREFERENCE_SOURCES = frozenset({F.SHAREGPT_DPO, F.PREFERENCE_COLUMNS, F.OPENAI_DPO})
+PREFERENCE_SOURCES = frozenset({F.SHAREGPT_DPO, F.PREFERENCE_COLUMNS, F.OPENAI_DPO, LF_DPO})
+CONVERTIBLE = F.CONVERTIBLE | {LF_MESSAGES, LF_DPO, OASST_TREE}
 
 # Logical column / tag names accepted by ``mapping`` (LLaMA-Factory's names first, then aliases).
 COLUMN_KEYS = {
-    "prompt": "prompt", "instruction": "prompt",
-    "query": "query", "input": "query",
-    "response": "response", "output": "response", "completion": "response",
+    "prompt": "prompt", "instruction": "prompt", "question": "prompt",
+    "query": "query", "input": "query", "context": "query",
+    "response": "response", "output": "response", "completion": "response", "answer": "response",
     "system": "system", "history": "history",
     "messages": "messages", "conversations": "messages",
     "tools": "tools", "chosen": "chosen", "rejected": "rejected",
+    "kto_tag": "kto_tag", "images": "images", "videos": "videos", "audios": "audios",
 }
 TAG_KEYS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag", "function_tag", "observation_tag")
 MAPPING_KEYS = tuple(COLUMN_KEYS) + TAG_KEYS
 
 _DEFAULT_COLUMNS = {
-    "prompt": ("instruction", "prompt"),
-    "query": ("input",),
-    "response": ("output", "completion"),
+    # Order decides when a record has two of them: the more specific name first.
+    "prompt": ("instruction", "prompt", "question", "query"),
+    "query": ("input", "context"),
+    "response": ("output", "completion", "response", "answer"),
     "system": ("system",),
     "history": ("history",),
     "messages": ("conversations", "messages"),
     "tools": ("tools",),
     "chosen": ("chosen",),
     "rejected": ("rejected",),
+    "kto_tag": (),  # only from a mapping: "label" is too common a name to guess
+    "images": ("images",),
+    "videos": ("videos",),
+    "audios": ("audios",),
 }
+# Which logical columns each source reads (the per-column report names only these).
+_SOURCE_COLUMNS = {
+    F.ALPACA: ("prompt", "query", "response", "system", "history"),
+    F.PROMPT_COMPLETION: ("prompt", "query", "response", "system", "history"),
+    F.SHAREGPT: ("messages", "system", "tools"),
+    F.SHAREGPT_DPO: ("messages", "system", "tools", "chosen", "rejected"),
+    F.PREFERENCE_COLUMNS: ("prompt", "query", "system", "history", "tools", "chosen", "rejected"),
+}
+_ALWAYS_COLUMNS = ("kto_tag", "images", "videos", "audios")
+_MEDIA = ("images", "videos", "audios")
 # Speaker tag → what it becomes. "call" = assistant tool call, "observation" = tool result.
 _DEFAULT_TAGS = {
     "human": "user", "user": "user",
+    "prompter": "user",  # OpenAssistant
     "gpt": "assistant", "assistant": "assistant", "model": "assistant", "chatgpt": "assistant",
     "bard": "assistant", "bing": "assistant",
     "system": "system",
@@ -125,7 +182,7 @@ class ConvertResult:
     in_path: str
     out_path: str
     rejects_path: str | None
-    shape: str = "jsonl"  # input container: jsonl or json-array
+    shape: str = "jsonl"  # input container: jsonl, json-array, parquet, csv or tsv
     target: str | None = None  # openai-chat / openai-dpo (None: nothing convertible was found)
     records: int = 0  # input records (blank JSONL lines are not records)
     written: int = 0
@@ -136,6 +193,23 @@ class ConvertResult:
     reject_examples: dict[str, list[int]] = field(default_factory=dict)  # short reason → first source lines
     empty_inputs_normalised: int = 0  # Alpaca inputs that were an empty-input marker
     output_warnings: Counter = field(default_factory=Counter)  # warning/info rule → count, in written lines
+    columns: Counter = field(default_factory=Counter)  # (logical field, column) → records that had it
+    unused_columns: Counter = field(default_factory=Counter)  # column no converter read → records
+    map_hints: Counter = field(default_factory=Counter)  # suggested --map for unrecognised records → records
+    oasst_alternatives: int = 0  # OASST replies not on the top-ranked branch (not in the output)
+    oasst_unanswered: int = 0  # trailing OASST prompter turns with no reply (dropped)
+    kto_undesirable: int = 0  # KTO-false replies written with weight 0
+    ignored_loss_weights: int = 0  # non-zero loss_weight on user/system/tool messages (OpenAI: never trained)
+
+    @property
+    def by_row(self) -> bool:
+        """Records are numbered by table row (parquet / CSV), not by line."""
+        return self.shape in TABULAR_SHAPES
+
+    @property
+    def accounted(self) -> bool:
+        """Every input record is in the output or in the rejects file."""
+        return self.records == self.written + self.rejected
 
     @property
     def ok(self) -> bool:
@@ -149,7 +223,22 @@ class ConvertResult:
             "sources": dict(self.sources), "rejected_by_reason": dict(self.reject_kinds),
             "reject_examples": self.reject_examples, "empty_inputs_normalised": self.empty_inputs_normalised,
             "output_errors": 0, "output_warnings": dict(self.output_warnings),
+            "record_numbers": "rows" if self.by_row else "lines",
+            "columns": _column_dict(self.columns), "unused_columns": dict(self.unused_columns),
+            "suggested_maps": dict(self.map_hints),
+            "oasst_alternatives_not_used": self.oasst_alternatives,
+            "oasst_unanswered_turns_dropped": self.oasst_unanswered,
+            "kto_undesirable_weight_0": self.kto_undesirable,
+            "loss_weights_dropped": self.ignored_loss_weights,
+            "accounted": self.accounted,
         }
+
+
+def _column_dict(columns: Counter) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (logical, col), n in sorted(columns.items()):
+        out.setdefault(logical, {})[col] = n
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +305,23 @@ class _Columns:
         return " / ".join(repr(k) for k in self.cols[logical])
 
 
+def _lf_message(m: object) -> bool:
+    """A LLaMA-Factory (newer layout) message: content parts with ``value``, or a ``loss_weight``."""
+    if not isinstance(m, dict):
+        return False
+    if "loss_weight" in m:
+        return True
+    c = m.get("content")
+    return isinstance(c, list) and bool(c) and all(isinstance(p, dict) and "value" in p for p in c)
+
+
+def _is_oasst_tree(rec: dict) -> bool:
+    root = rec.get("prompt")
+    if isinstance(root, dict) and "text" in root and "role" in root:
+        return True
+    return "text" in rec and "role" in rec and "replies" in rec  # a tree whose root is the record
+
+
 def detect_source(rec: object, cols: _Columns) -> str:
     """The source format of one record, mapping-aware (a superset of ``formats.detect``)."""
     if not isinstance(rec, dict):
@@ -225,14 +331,31 @@ def detect_source(rec: object, cols: _Columns) -> str:
     if "messages" in m and m["messages"] in rec:
         return F.SHAREGPT_DPO if pref else F.SHAREGPT
     if "prompt" in m and m["prompt"] in rec:
-        return F.PREFERENCE_COLUMNS if pref and not cols.has(rec, "response") else F.ALPACA
+        if pref and not cols.has(rec, "response"):
+            return F.PREFERENCE_COLUMNS
+        if not cols.has(rec, "response") and not any(isinstance(v, str) and v.strip() for k, v in rec.items()
+                                                      if k != m["prompt"]):
+            return F.TEXT  # a pre-training corpus mapped as prompt only (LLaMA-Factory's c4_demo)
+        return F.ALPACA
+    if "chosen_messages" in rec and "rejected_messages" in rec:
+        return LF_DPO
+    if _is_oasst_tree(rec):
+        return OASST_TREE
+    if {"message_id", "parent_id", "role", "text"} <= rec.keys():
+        return OASST_ROW
     fmt = F.detect(rec)
     if fmt == F.OPENAI_CHAT:
         msgs = rec.get("messages")
-        # LLaMA-Factory's "messages" column in from/value style is ShareGPT, not OpenAI.
-        if isinstance(msgs, list) and msgs and isinstance(msgs[0], dict) and "role" not in msgs[0] \
-                and any(k in msgs[0] for k in cols.role_keys):
-            return F.SHAREGPT_DPO if pref else F.SHAREGPT
+        if isinstance(msgs, list) and msgs and isinstance(msgs[0], dict):
+            if any(_lf_message(x) for x in msgs):
+                return LF_MESSAGES
+            # LLaMA-Factory's "messages" column in from/value style is ShareGPT, not OpenAI.
+            if "role" not in msgs[0] and any(k in msgs[0] for k in cols.role_keys):
+                return F.SHAREGPT_DPO if pref else F.SHAREGPT
+            # Speaker names OpenAI does not know but a tag table does (OASST's "prompter").
+            if any(isinstance(x, dict) and isinstance(x.get("role"), str) and x["role"] not in ROLES
+                   and x["role"] in cols.tags for x in msgs):
+                return F.SHAREGPT_DPO if pref else F.SHAREGPT
         return fmt
     if fmt not in (F.UNKNOWN, F.TEXT):
         return fmt
@@ -244,6 +367,71 @@ def detect_source(rec: object, cols: _Columns) -> str:
     if "messages" in m and cols.has(rec, "messages"):
         return F.SHAREGPT
     return fmt
+
+
+# Column names that suggest a prompt or a reply, for the --map hint of an unrecognised record.
+_PROMPT_HINTS = ("instruction", "question", "query", "prompt", "problem", "request", "input", "human",
+                 "user", "source", "src", "context", "title")
+_RESPONSE_HINTS = ("response", "answer", "output", "completion", "reply", "solution", "target", "tgt",
+                   "assistant", "bot", "gpt", "chosen")
+_ROLE_NAMES = ("from", "role", "speaker", "author", "sender", "who", "type")
+
+
+def _arg(value: str) -> str:
+    return shlex.quote(value)
+
+
+def suggest_map(rec: object) -> str | None:
+    """The ``--map`` options this record's columns suggest (None: nothing plausible)."""
+    if not isinstance(rec, dict):
+        return None
+    for key, v in rec.items():  # a list of turn objects: a conversation column
+        if not (isinstance(v, list) and v and all(isinstance(t, dict) for t in v[:50])):
+            continue
+        turns = v[:50]
+        shared = [k for k in turns[0] if all(k in t for t in turns)]
+        texts = [k for k in shared if all(isinstance(t[k], str) for t in turns)]
+        if len(texts) < 2:
+            continue
+        roleish = [k for k in texts if len({t[k] for t in turns}) <= 8 and max(len(t[k]) for t in turns) <= 32]
+        role = next((k for k in _ROLE_NAMES if k in roleish), roleish[0] if roleish else None)
+        if role is None:
+            continue
+        content = max((k for k in texts if k != role), key=lambda k: sum(len(t[k]) for t in turns))
+        parts = [f"messages={_arg(key)}"]
+        if role not in ("from", "role"):
+            parts.append(f"role_tag={_arg(role)}")
+        if content not in ("value", "content"):
+            parts.append(f"content_tag={_arg(content)}")
+        speakers = list(dict.fromkeys(t[role] for t in turns))
+        unknown = [x for x in speakers if x not in _DEFAULT_TAGS]
+        known_roles = {_DEFAULT_TAGS[x] for x in speakers if x in _DEFAULT_TAGS}
+        for tag_key, r in (("user_tag", "user"), ("assistant_tag", "assistant")):
+            if unknown and r not in known_roles:
+                parts.append(f"{tag_key}={_arg(unknown.pop(0))}")
+        return " ".join(f"--map {p}" for p in parts)
+    strings = [k for k, v in rec.items() if isinstance(v, str) and v.strip()]
+
+    def named(hints: tuple[str, ...], exclude: str | None) -> str | None:
+        for h in hints:
+            for k in strings:
+                if k != exclude and h in k.lower():
+                    return k
+        return None
+
+    prompt = named(_PROMPT_HINTS, None)
+    response = named(_RESPONSE_HINTS, prompt)
+    if prompt is None and response is not None:
+        prompt = next((k for k in strings if k != response), None)
+    if response is None and prompt is not None:
+        # the longest other text column is the likeliest reply
+        rest = [k for k in strings if k != prompt]
+        response = max(rest, key=lambda k: len(rec[k])) if rest else None
+    if prompt is None and response is None and len(strings) >= 2:
+        prompt, response = strings[0], strings[1]
+    if prompt is None or response is None:
+        return None
+    return f"--map prompt={_arg(prompt)} --map response={_arg(response)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +507,9 @@ def convert_alpaca(rec: dict, ctx: _Ctx) -> dict:
     prompt = _instruction_prompt(rec, ctx)
     rkey = cols.key(rec, "response")
     if rkey is None:
+        pkey = cols.key(rec, "prompt")
+        if not any(isinstance(v, str) and v.strip() for k, v in rec.items() if k != pkey):
+            raise _Reject(TEXT_REASON, "plain text record")  # e.g. a pre-training {"text": ...} corpus
         raise _Reject(f"no output column (looked for {cols.names('response')})", "no output column")
     out = rec[rkey]
     if isinstance(out, list):
@@ -334,7 +525,10 @@ def convert_alpaca(rec: dict, ctx: _Ctx) -> dict:
 
 
 def _tools(rec: dict, ctx: _Ctx) -> list[dict] | None:
-    t = ctx.cols.get(rec, "tools")
+    return _parse_tools(ctx.cols.get(rec, "tools"))
+
+
+def _parse_tools(t) -> list[dict] | None:
     if t is None or (isinstance(t, str) and not t.strip()):
         return None
     if isinstance(t, str):
@@ -513,17 +707,7 @@ def _preference(prompt_msgs: list[dict], tools, rec: dict, ctx: _Ctx, target: st
                           "chosen/rejected prompts differ")
     if not prompt_msgs:
         raise _Reject("no prompt: the preference pair has nothing to answer", "no prompt")
-    if target == F.OPENAI_CHAT:  # SFT on the preferred reply
-        out: dict = {"messages": prompt_msgs + [{"role": "assistant", "content": chosen}]}
-        if tools:
-            out["tools"] = tools
-        return out
-    inp: dict = {"messages": prompt_msgs}
-    if tools:
-        inp["tools"] = tools
-    return {"input": inp,
-            "preferred_output": [{"role": "assistant", "content": chosen}],
-            "non_preferred_output": [{"role": "assistant", "content": rejected}]}
+    return _pair(prompt_msgs, tools, chosen, rejected, target)
 
 
 def convert_sharegpt_dpo(rec: dict, ctx: _Ctx, target: str) -> dict:
@@ -550,18 +734,250 @@ def convert_preference_columns(rec: dict, ctx: _Ctx, target: str) -> dict:
     return _preference(msgs, _tools(rec, ctx), rec, ctx, target)
 
 
+def _parts_message(m, where: str, ctx: _Ctx) -> tuple[dict | None, list[dict] | None]:
+    """One LLaMA-Factory message → (OpenAI message or None for a tools-only system message, tools)."""
+    if not isinstance(m, dict):
+        raise _Reject(f"{where} is {type_name(m)}, not a message", "turn not an object")
+    role = m.get("role")
+    if role not in ("system", "user", "assistant", "tool"):
+        raise _Reject(f"{where}: role {short(role)!r} is not system, user, assistant or tool", "unknown speaker")
+    content = m.get("content")
+    if isinstance(content, str):
+        parts = [{"type": "text", "value": content}]
+    elif isinstance(content, list):
+        parts = content
+    elif content is None:
+        parts = []
+    else:
+        raise _Reject(f"{where}: content is {type_name(content)}, not text or a list of parts", "bad content")
+    texts: list[str] = []
+    calls: list[dict] = []
+    tools = None
+    for j, p in enumerate(parts):
+        pw = f"{where}.content[{j}]"
+        if not isinstance(p, dict):
+            raise _Reject(f"{pw} is {type_name(p)}, not a {{type, value}} part", "bad content")
+        kind = p.get("type", "text")
+        value = p.get("value", p.get("text"))
+        if kind == "text":
+            if not isinstance(value, str):
+                raise _Reject(f"{pw}: text part value is {type_name(value)}, not text", "turn text is not text")
+            texts.append(value)
+        elif kind == "tools":
+            tools = _parse_tools(value)
+        elif kind == "tool_calls":
+            if role != "assistant":
+                raise _Reject(f"{pw}: tool calls on a {role} message", "bad function call")
+            calls.extend(_tool_calls(value, pw, ctx))
+        elif kind == "reasoning":
+            raise _Reject(f"{pw}: a reasoning part; OpenAI chat fine-tuning data has no place for it (put it in the "
+                          "reply text or drop it)", "reasoning part")
+        else:
+            raise _Reject(f"{pw}: a {short(kind)!r} part; only text, tools and tool_calls parts convert",
+                          "non-text content part")
+    text = "".join(texts).strip()
+    msg: dict = {"role": role}
+    if calls:
+        msg["tool_calls"] = calls
+        if text:
+            msg["content"] = text
+    elif role == "system" and not text and tools:
+        return None, tools
+    else:
+        msg["content"] = text
+    lw = m.get("loss_weight")
+    if lw is not None:
+        if isinstance(lw, bool) or not isinstance(lw, (int, float)):
+            raise _Reject(f"{where}: loss_weight is {type_name(lw)}, not a number", "bad loss_weight")
+        if role == "assistant":
+            if lw not in (0, 1):
+                raise _Reject(f"{where}: loss_weight {lw}; OpenAI's per-message weight is 0 or 1 (set it to 0 or 1 "
+                              "in the source, or drop the message)", "loss_weight not 0 or 1")
+            msg["weight"] = int(lw)
+        elif lw:
+            ctx.result.ignored_loss_weights += 1
+    return msg, tools
+
+
+def _lf_messages(msgs, ctx: _Ctx, what: str) -> tuple[list[dict], list[dict] | None]:
+    """LLaMA-Factory messages → OpenAI messages and tools; tool results follow their calls."""
+    if not isinstance(msgs, list):
+        raise _Reject(f"{what} is {type_name(msgs)}, not a list of messages", f"{what} not a list")
+    out: list[dict] = []
+    tools = None
+    pending: list[str] = []
+    for i, m in enumerate(msgs):
+        msg, t = _parts_message(m, f"{what}[{i}]", ctx)
+        tools = t or tools
+        if msg is None:
+            continue
+        if msg["role"] == "tool":
+            if not pending:
+                raise _Reject(f"{what}[{i}]: tool result answers no tool call", "orphan observation")
+            msg = {"role": "tool", "tool_call_id": pending.pop(0), "content": msg.get("content", "")}
+        else:
+            pending = [c["id"] for c in msg.get("tool_calls", [])]
+        out.append(msg)
+    return out, tools
+
+
+def convert_lf_messages(rec: dict, ctx: _Ctx) -> dict:
+    msgs, tools = _lf_messages(rec.get("messages"), ctx, "messages")
+    if not msgs:
+        raise _Reject("messages is empty", "empty conversation")
+    out: dict = {"messages": msgs}
+    if tools:
+        out["tools"] = tools
+    return out
+
+
+def _pair(prompt_msgs: list[dict], tools, chosen: str, rejected: str, target: str) -> dict:
+    """An OpenAI preference record (or, for chat, the prompt with the preferred reply)."""
+    if target == F.OPENAI_CHAT:  # SFT on the preferred reply
+        out: dict = {"messages": prompt_msgs + [{"role": "assistant", "content": chosen}]}
+        if tools:
+            out["tools"] = tools
+        return out
+    inp: dict = {"messages": prompt_msgs}
+    if tools:
+        inp["tools"] = tools
+    return {"input": inp,
+            "preferred_output": [{"role": "assistant", "content": chosen}],
+            "non_preferred_output": [{"role": "assistant", "content": rejected}]}
+
+
+def convert_lf_dpo(rec: dict, ctx: _Ctx, target: str) -> dict:
+    sides = []
+    tools = None
+    for what in ("chosen_messages", "rejected_messages"):
+        msgs, t = _lf_messages(rec[what], ctx, what)
+        tools = t or tools
+        if not msgs or msgs[-1].get("role") != "assistant" or "tool_calls" in msgs[-1]:
+            raise _Reject(f"{what} must end with one assistant text reply", f"bad {what}")
+        prompt = [{k: v for k, v in x.items() if k != "weight"} for x in msgs[:-1]]
+        sides.append((prompt, msgs[-1]["content"]))
+    (p_c, chosen), (p_r, rejected) = sides
+    if p_c != p_r:
+        raise _Reject("chosen_messages and rejected_messages differ before the reply", "chosen/rejected prompts differ")
+    if not p_c:
+        raise _Reject("no prompt: the preference pair has nothing to answer", "no prompt")
+    return _pair(p_c, tools, chosen, rejected, target)
+
+
+_OASST_ROLES = {"prompter": "user", "user": "user", "assistant": "assistant", "system": "system"}
+
+
+def _rank(node: dict, i: int) -> tuple:
+    r = node.get("rank")
+    ok = isinstance(r, (int, float)) and not isinstance(r, bool)
+    return (not ok, r if ok else 0, i)  # ranked replies first, best (0) first, then file order
+
+
+def convert_oasst_tree(rec: dict, ctx: _Ctx) -> dict:
+    """The top-ranked branch of an OpenAssistant message tree as one conversation."""
+    node = rec["prompt"] if isinstance(rec.get("prompt"), dict) else rec
+    path: list[dict] = []
+    alternatives = 0
+    while True:
+        if len(path) >= 1000:
+            raise _Reject("message tree deeper than 1000 turns", "bad message tree")
+        path.append(node)
+        replies = node.get("replies") or []
+        if not isinstance(replies, list):
+            raise _Reject(f"replies at depth {len(path) - 1} is {type_name(replies)}, not a list", "bad message tree")
+        live = [(i, r) for i, r in enumerate(replies) if isinstance(r, dict) and not r.get("deleted")]
+        if not live:
+            break
+        alternatives += len(live) - 1
+        node = min(live, key=lambda ir: _rank(ir[1], ir[0]))[1]
+    msgs = []
+    for depth, n in enumerate(path):
+        role = _OASST_ROLES.get(n.get("role")) if isinstance(n.get("role"), str) else None
+        if role is None:
+            raise _Reject(f"message at depth {depth}: role {short(n.get('role'))!r} is not prompter or assistant",
+                          "unknown speaker")
+        msgs.append({"role": role, "content": _text(n.get("text"), f"message at depth {depth}: text",
+                                                    "turn text is not text")})
+    unanswered = 0
+    while msgs and msgs[-1]["role"] != "assistant":
+        msgs.pop()
+        unanswered += 1
+    if not msgs:
+        raise _Reject("message tree has no assistant reply", "no assistant reply")
+    ctx.result.oasst_alternatives += alternatives
+    ctx.result.oasst_unanswered += unanswered
+    return {"messages": msgs}
+
+
+def _kto_label(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")  # CSV cells are text
+    raise _Reject(f"KTO label is {short(value)!r}, not true or false", "bad KTO label")
+
+
+def _apply_kto(out: dict, rec: dict, ctx: _Ctx) -> dict:
+    """A false KTO label: the last assistant reply is kept as context with weight 0."""
+    col = ctx.cols.mapped.get("kto_tag")
+    if col is None or col not in rec or "messages" not in out:
+        return out
+    if _kto_label(rec[col]):
+        return out
+    msgs = out["messages"]
+    last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=None)
+    if last is None:
+        raise _Reject("no assistant reply to label", "no assistant reply")
+    msgs[last] = {**msgs[last], "weight": 0}
+    if all(m.get("weight") == 0 for m in msgs if m.get("role") == "assistant"):
+        raise _Reject("KTO label false on the only reply: an undesirable example, nothing in it to learn from by "
+                      "supervised fine-tuning", "KTO undesirable reply")
+    ctx.result.kto_undesirable += 1
+    return out
+
+
+def _check_media(rec: dict, ctx: _Ctx) -> None:
+    for logical in _MEDIA:
+        key = ctx.cols.key(rec, logical)
+        v = rec[key] if key is not None else None
+        if v:  # a non-empty list (or path)
+            n = len(v) if isinstance(v, list) else 1
+            raise _Reject(f"{key}: a multimodal example ({n} {logical[:-1]} file(s)); only text conversations "
+                          "convert", "multimodal example")
+
+
 def _convert_one(rec, fmt: str, target: str, ctx: _Ctx) -> dict:
+    if isinstance(rec, dict) and fmt not in (F.TEXT, F.UNKNOWN, OASST_ROW):
+        _check_media(rec, ctx)
+    out = _dispatch(rec, fmt, target, ctx)
+    if isinstance(rec, dict) and "kto_tag" in ctx.cols.mapped:
+        if out is rec:  # a passed-through record: a copy without the label column
+            out = {k: v for k, v in rec.items() if k != ctx.cols.mapped["kto_tag"]}
+        out = _apply_kto(out, rec, ctx)
+    return out
+
+
+def _dispatch(rec, fmt: str, target: str, ctx: _Ctx) -> dict:
     if fmt == F.TEXT:
         raise _Reject(TEXT_REASON, "plain text record")
     if fmt == F.UNKNOWN or not isinstance(rec, dict):
         if not isinstance(rec, dict):
             raise _Reject(f"record is a JSON {type_name(rec)}, not an object", "not an object")
         keys = ", ".join(short(k, 30) for k in list(rec)[:8]) or "none"
+        hint = suggest_map(rec)
+        if hint:
+            ctx.result.map_hints[hint] += 1
+            raise _Reject(f"unrecognised record (keys: {keys}); its columns suggest: {hint}", "unrecognised format")
         raise _Reject(f"unrecognised record (keys: {keys}); name its format with --from or its columns with --map",
                       "unrecognised format")
+    if fmt == OASST_ROW:
+        raise _Reject("one OpenAssistant message per row: a conversation spans several rows; convert the "
+                      "message-tree export (*.trees.jsonl) instead", "OASST message row")
     natural = F.OPENAI_DPO if fmt in PREFERENCE_SOURCES else F.OPENAI_CHAT
     if natural == F.OPENAI_CHAT and target == F.OPENAI_DPO:
-        raise _Reject(f"a {F.LABELS[fmt]} record has no rejected reply; it cannot become a preference pair",
+        raise _Reject(f"a {LABELS[fmt]} record has no rejected reply; it cannot become a preference pair",
                       "not preference data")
     if fmt == F.OPENAI_CHAT or fmt == F.OPENAI_DPO:
         if fmt != target:
@@ -576,6 +992,12 @@ def _convert_one(rec, fmt: str, target: str, ctx: _Ctx) -> dict:
         return convert_sharegpt_dpo(rec, ctx, target)
     if fmt == F.PREFERENCE_COLUMNS:
         return convert_preference_columns(rec, ctx, target)
+    if fmt == LF_MESSAGES:
+        return convert_lf_messages(rec, ctx)
+    if fmt == LF_DPO:
+        return convert_lf_dpo(rec, ctx, target)
+    if fmt == OASST_TREE:
+        return convert_oasst_tree(rec, ctx)
     raise _Reject(f"no converter for {fmt}", "unrecognised format")
 
 
@@ -605,6 +1027,9 @@ class _AtomicWriter:
             if not parent.is_dir():
                 raise OSError(2, "directory does not exist", str(parent))
             fd, self.tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=parent)
+            from dataprep.cache import umask_mode
+
+            umask_mode(fd)  # the output keeps the temporary file's mode: not mkstemp's 0600
         self.f = os.fdopen(fd, "wb", buffering=1 << 20)
 
     def write(self, data: bytes) -> None:
@@ -663,6 +1088,77 @@ def _finding_dicts(findings: list[Finding]) -> list[dict]:
     return out
 
 
+def _json_default(o):
+    """Values JSON has no type for (parquet binary, decimals): bytes as base64, the rest as text."""
+    if isinstance(o, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(o)).decode("ascii")
+    return str(o)
+
+
+# Columns whose CSV cell may hold JSON (a conversation, message list or tool list written as text).
+_JSON_CELL_LOGICAL = ("messages", "history", "chosen", "rejected")
+_JSON_CELL_NAMES = ("chosen_messages", "rejected_messages", "preferred_output", "non_preferred_output", "input")
+
+
+def _json_cells(rec: object, cols: _Columns) -> object:
+    """CSV cells are text: parse the ones that hold a conversation or message list as JSON.
+
+    Only structural columns, and only when the cell parses to the shape that column takes, so an
+    Alpaca ``input`` that happens to read ``[1, 2]`` stays text.
+    """
+    if not isinstance(rec, dict):
+        return rec
+    keys = {k for lg in _JSON_CELL_LOGICAL for k in cols.cols[lg]} | set(_JSON_CELL_NAMES)
+    out = dict(rec)
+    for k, v in rec.items():
+        if k not in keys or not isinstance(v, str) or v.lstrip()[:1] not in ("[", "{"):
+            continue
+        try:
+            parsed = orjson.loads(v)
+        except orjson.JSONDecodeError:
+            continue
+        if k == "input":
+            ok = isinstance(parsed, dict) and "messages" in parsed  # OpenAI preference input
+        else:
+            ok = isinstance(parsed, list) and all(isinstance(x, (dict, list)) for x in parsed) or \
+                (isinstance(parsed, dict) and ("role" in parsed or "from" in parsed))
+        if ok:
+            out[k] = parsed
+    return out
+
+
+def _count_columns(rec: dict, fmt: str, cols: _Columns, res: ConvertResult) -> None:
+    """Which column fed which field, and which columns nothing read (the per-column report)."""
+    used: dict[str, str] = {}
+    if fmt in (F.OPENAI_CHAT, F.OPENAI_DPO):
+        used = {k: k for k in rec}  # passed through as they are
+    elif fmt == LF_MESSAGES:
+        used = {"messages": "messages"}
+    elif fmt == LF_DPO:
+        used = {"chosen": "chosen_messages", "rejected": "rejected_messages"}
+    elif fmt == OASST_TREE:
+        used = {"message tree": "prompt" if isinstance(rec.get("prompt"), dict) else "(the record)"}
+        if "prompt" not in rec:
+            used.update({k: k for k in ("text", "role", "replies") if k in rec})
+    elif fmt in _SOURCE_COLUMNS:
+        for logical in _SOURCE_COLUMNS[fmt]:
+            k = cols.key(rec, logical)
+            if k is not None:
+                used[logical] = k
+    for logical in _ALWAYS_COLUMNS:
+        k = cols.mapped.get(logical) if logical == "kto_tag" else cols.key(rec, logical)
+        if k is not None and k in rec:
+            used[logical] = k
+    if fmt in (F.UNKNOWN, F.TEXT, OASST_ROW):
+        return  # the reject reason says what the record holds
+    for logical, k in used.items():
+        res.columns[(logical, k)] += 1
+    seen = set(used.values())
+    for k in rec:
+        if k not in seen:
+            res.unused_columns[k] += 1
+
+
 def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | None = None,
             rejects_path: str | None = None, mapping: list[str] | dict | None = None) -> ConvertResult:
     """Convert one file; see the module doc. Raises InputError (unreadable input), OSError
@@ -700,7 +1196,11 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
         ex = res.reject_examples.setdefault(kind, [])
         if len(ex) < 5:
             ex.append(src.line)
-        entry: dict = {"source_line": src.line, "reason": reason}
+        entry: dict = {"source_row" if res.by_row else "source_line": src.line, "reason": reason}
+        if kind == "unrecognised format" and isinstance(src.value, dict):
+            hint = suggest_map(src.value)
+            if hint:
+                entry["suggested_map"] = hint
         if findings:
             entry["findings"] = _finding_dicts(findings)
         if src.ok:
@@ -711,11 +1211,11 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
             if enc:
                 entry["record_encoding"] = enc
         try:
-            data = orjson.dumps(entry)
+            data = orjson.dumps(entry, default=_json_default)
         except (orjson.JSONEncodeError, TypeError):
             import json
 
-            data = json.dumps(entry, ensure_ascii=True).encode()
+            data = json.dumps(entry, ensure_ascii=True, default=_json_default).encode()
         rej.write(data + b"\n")
 
     try:
@@ -727,12 +1227,16 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
                        else src.findings[0].name, src.findings)
                 continue
             rec = src.value
+            if stream.shape in ("csv", "tsv"):
+                rec = src.value = _json_cells(rec, cols)
             fmt = forced if (forced is not None and isinstance(rec, dict)) else detect_source(rec, cols)
             res.sources[fmt] += 1
+            if isinstance(rec, dict):
+                _count_columns(rec, fmt, cols, res)
             if src.errors:  # duplicate keys: which value wins is a guess; a person should decide
                 reject(src, _reasons(src.errors), src.errors[0].name, src.errors)
                 continue
-            if tgt is None and fmt in F.TRAINABLE | F.CONVERTIBLE:
+            if tgt is None and fmt in F.TRAINABLE | CONVERTIBLE:
                 tgt = F.OPENAI_DPO if fmt in PREFERENCE_SOURCES else F.OPENAI_CHAT
                 tgt_line = src.line
                 res.target = tgt
@@ -742,8 +1246,9 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
                     raise _Reject("unrecognised record", "unrecognised format")  # not reached
                 natural = F.OPENAI_DPO if fmt in PREFERENCE_SOURCES else F.OPENAI_CHAT
                 if target is None and fmt not in (F.TEXT, F.UNKNOWN) and natural != tgt:
-                    raise _Reject(f"record is {F.LABELS[fmt]} but this file converts to {F.LABELS[tgt]} "
-                                  f"(decided by line {tgt_line}); keep one format per file, or convert it "
+                    raise _Reject(f"record is {LABELS[fmt]} but this file converts to {LABELS[tgt]} "
+                                  f"(decided by {'row' if res.by_row else 'line'} {tgt_line}); keep one format "
+                                  f"per file, or convert it "
                                   f"separately with --to", "other format than the file")
                 converted = _convert_one(rec, fmt, tgt, _Ctx(src.line, cols, res))
             except _Reject as r:
@@ -766,6 +1271,9 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
         res.blank_lines = len(stream.blank_lines)
         if res.target is None:
             res.target = tgt
+        if not res.accounted:  # fail closed: never publish an output that lost a record
+            raise RuntimeError(f"internal error: {res.records} records read but {res.written} written + "
+                               f"{res.rejected} rejected; nothing was written")
         out.commit()
         rej.commit()
     except BaseException as e:
@@ -780,37 +1288,153 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
 
 
 # ---------------------------------------------------------------------------------------------
+# LLaMA-Factory dataset_info.json
+# ---------------------------------------------------------------------------------------------
+
+# LLaMA-Factory's defaults per formatting (its data/README): what an entry leaves out.
+_LF_DEFAULTS = {
+    "sharegpt": {"messages": "conversations", "role_tag": "from", "content_tag": "value", "user_tag": "human",
+                 "assistant_tag": "gpt", "observation_tag": "observation", "function_tag": "function_call",
+                 "system_tag": "system"},
+    # OpenAI messages pass through as they are (tool calls included) unless the entry names tags.
+    "openai": {"messages": "messages"},
+}
+
+
+@dataclass
+class DatasetSpec:
+    """One ``dataset_info.json`` entry as convert arguments."""
+
+    name: str
+    file: str | None  # the data file beside dataset_info.json (None: the entry names no local file)
+    source: str  # a --from name
+    mapping: dict[str, str]
+    where: str  # where the entry says the data is, for messages
+
+
+class DatasetInfoError(ValueError):
+    """A dataset_info.json that cannot be used (unreadable, no such entry, unsupported entry)."""
+
+
+def dataset_spec(info_path: str, name: str) -> DatasetSpec:
+    """Read LLaMA-Factory's entry ``name`` from ``info_path``: file, source format and mapping."""
+    import difflib
+    import json
+
+    try:
+        with open(info_path, "rb") as f:
+            info = json.loads(f.read())
+    except OSError as e:
+        raise DatasetInfoError(f"cannot read {info_path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise DatasetInfoError(f"{info_path} is not valid JSON: {e}") from None
+    if not isinstance(info, dict):
+        raise DatasetInfoError(f"{info_path}: expected an object of dataset entries")
+    if name not in info:
+        close = difflib.get_close_matches(name, [str(k) for k in info], n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; it has {len(info)} entries"
+        raise DatasetInfoError(f"{info_path} has no dataset {name!r}{hint}")
+    e = info[name]
+    if not isinstance(e, dict):
+        raise DatasetInfoError(f"{info_path}: entry {name!r} is not an object")
+    formatting = e.get("formatting", "alpaca")
+    if formatting not in ("alpaca", "sharegpt", "openai"):
+        raise DatasetInfoError(f"{name}: formatting {formatting!r} is not supported (alpaca, sharegpt or openai)")
+    mapping: dict[str, str] = dict(_LF_DEFAULTS.get(formatting, {}))
+    for group, allowed in (("columns", COLUMN_KEYS), ("tags", TAG_KEYS)):
+        part = e.get(group) or {}
+        if not isinstance(part, dict):
+            raise DatasetInfoError(f"{name}: {group} must be an object")
+        for k, v in part.items():
+            if k not in allowed:
+                raise DatasetInfoError(f"{name}: {group}.{k} is not a field convert knows "
+                                       f"({', '.join(sorted(set(allowed)))})")
+            if not isinstance(v, str) or not v:
+                raise DatasetInfoError(f"{name}: {group}.{k} must name a column")
+            mapping[k] = v
+    ranking = bool(e.get("ranking"))
+    if formatting == "alpaca":
+        source = "preference" if ranking else "auto"
+    else:
+        source = "sharegpt-dpo" if ranking else "sharegpt"
+    hub = next((e[k] for k in ("hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name")
+                if isinstance(e.get(k), str)), None)
+    file = None
+    if isinstance(e.get("file_name"), str):
+        file = str(Path(info_path).resolve().parent / e["file_name"])
+        where = file
+    else:
+        where = f"the hub dataset {hub}" if hub else "no file"
+    return DatasetSpec(name, file, source, mapping, where)
+
+
+# ---------------------------------------------------------------------------------------------
 # Human summary
 # ---------------------------------------------------------------------------------------------
+
+_SHAPES = {"json-array": "JSON array", "jsonl": "JSONL", "parquet": "parquet", "csv": "CSV", "tsv": "TSV"}
+
+
+def _fmt_counts(items) -> str:
+    return ", ".join(f"{k} ({n:,})" for k, n in items)
+
 
 def summary_renderables(res: ConvertResult) -> list:
     """What ``dataprep convert`` prints (rich renderables)."""
     from rich.table import Table
     from rich.text import Text
 
-    srcs = ", ".join(f"{F.LABELS.get(k, k) if k != 'unparseable' else 'unparseable'} {n}"
+    srcs = ", ".join(f"{LABELS.get(k, k) if k != 'unparseable' else 'unparseable'} {n}"
                      for k, n in res.sources.most_common()) or "none"
-    shape = "JSON array" if res.shape == "json-array" else "JSONL"
+    shape = _SHAPES.get(res.shape, res.shape)
+    unit = "row" if res.by_row else "line"
     out: list = [Text(f"{res.in_path}: {shape}, {res.records} record(s) ({srcs})"
                       + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else ""))]
+    if res.columns:
+        by_field: dict[str, list[tuple[str, int]]] = {}
+        for (logical, col), n in res.columns.most_common():
+            by_field.setdefault(logical, []).append((col, n))
+        lines = [f"  {lg} <- " + ", ".join(f"{c} ({n:,})" for c, n in cols) for lg, cols in by_field.items()]
+        out.append(Text("columns recognised (field <- column (records)):\n" + "\n".join(lines)))
+    if res.unused_columns:
+        out.append(Text("columns not used (not in the output): " + _fmt_counts(res.unused_columns.most_common(8))
+                        + (f" and {len(res.unused_columns) - 8} more" if len(res.unused_columns) > 8 else "")))
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column(justify="left")
     t.add_column(justify="right")
     t.add_column(justify="left")
-    target = F.LABELS.get(res.target, "nothing convertible") if res.target else "nothing convertible"
+    target = LABELS.get(res.target, "nothing convertible") if res.target else "nothing convertible"
     t.add_row("written", str(res.written), f"{res.out_path} ({target})")
     t.add_row("rejected", str(res.rejected), f"{res.rejects_path}")
     if res.empty_inputs_normalised:
         t.add_row("empty-input markers dropped", str(res.empty_inputs_normalised), "")
     out.append(t)
+    check = "ok" if res.accounted else "MISMATCH"
+    out.append(Text(f"count check: {res.records:,} record(s) in = {res.written:,} written + {res.rejected:,} "
+                    f"rejected ({check})"))
     if res.reject_kinds:
         r = Table(title="rejected records by reason", title_justify="left", box=None)
         r.add_column("reason")
         r.add_column("records", justify="right")
-        r.add_column("first source lines")
+        r.add_column(f"first source {unit}s")
         for kind, n in res.reject_kinds.most_common():
             r.add_row(short(kind, 70), str(n), ", ".join(map(str, res.reject_examples.get(kind, []))))
         out.append(r)
+    if res.map_hints:
+        src = shlex.quote(res.in_path)
+        dst = shlex.quote(res.out_path)
+        for hint, n in res.map_hints.most_common(3):
+            out.append(Text(f"{n:,} record(s) not recognised; their columns suggest:\n"
+                            f"  dataprep convert {src} {dst} {hint}"))
+    if res.oasst_alternatives or res.oasst_unanswered:
+        out.append(Text(f"message trees: the top-ranked branch of each was kept; {res.oasst_alternatives:,} "
+                        f"alternative repl(ies) not used, {res.oasst_unanswered:,} unanswered final turn(s) dropped"))
+    if res.kto_undesirable:
+        out.append(Text(f"{res.kto_undesirable:,} KTO-undesirable repl(ies) kept as context with weight 0 "
+                        "(not trained on)"))
+    if res.ignored_loss_weights:
+        out.append(Text(f"{res.ignored_loss_weights:,} non-zero loss_weight(s) on user/system/tool messages dropped: "
+                        "OpenAI trains on assistant messages only"))
     warn = sum(res.output_warnings.values())
     detail = ", ".join(f"{k} {n}" for k, n in sorted(res.output_warnings.items()))
     out.append(Text(f"every written line was checked with the validator's per-line rules: 0 errors, "

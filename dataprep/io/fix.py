@@ -28,7 +28,6 @@ the fixed file carries no per-line error at all.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from array import array
 from collections import Counter
@@ -39,14 +38,12 @@ import xxhash
 
 from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
-from dataprep.checks.content import SECRET_PATTERNS
 from dataprep.checks.parse import is_blank, parse_line
 from dataprep.io.convert import _AtomicWriter, _finding_dicts, _reasons
 from dataprep.io.reader import BOM, InputError, RawLine, iter_lines, open_binary
 from dataprep.io.records import parse_failed, raw_text
+from dataprep.mask import PLACEHOLDER, mask_secrets
 from dataprep.schema.findings import Finding, Severity
-
-PLACEHOLDER = "[REDACTED_SECRET]"
 
 # kind → (rule it addresses, what it does); the order is the summary's order.
 KINDS = {
@@ -61,20 +58,6 @@ KINDS = {
     "duplicate": ("", "drop exact duplicate line (first kept)"),
 }
 EXAMPLES = 5  # line numbers kept per kind / per reject rule
-
-# The validator's secret patterns, with the private key header widened to the whole block (the
-# header alone is what DP305 reports; masking must take the key material with it). ``\\n`` inside
-# the body covers keys embedded in JSON-encoded strings such as tool arguments.
-_KEY_BODY = r"(?:[A-Za-z0-9+/=\s]|\\n)"
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"
-    rf"(?:{_KEY_BODY}*?-----END (?:[A-Z]+ )?PRIVATE KEY-----|{_KEY_BODY}*)"
-)
-# (content.py's entries are (label, regex); only the first and last items are used.)
-_MASKS = [(_PRIVATE_KEY if label == "private key block" else rx) for label, rx in SECRET_PATTERNS]
-# A cheap pre-test: every secret pattern starts with one of these.
-_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|_live_|PRIVATE KEY|eyJ")
-
 
 class JSONArrayInputError(InputError):
     """The input is one whole JSON array, not JSON Lines: ``dataprep convert`` is the tool."""
@@ -120,19 +103,11 @@ class FixResult:
 # ---------------------------------------------------------------------------------------------
 
 def mask_secrets_in_text(s: str) -> tuple[str, int]:
-    """Replace every secret in ``s`` by the placeholder; returns (text, secrets masked)."""
-    if not _HINT.search(s):
-        return s, 0
-    total = 0
-    for _ in range(4):  # a replacement cannot create a new match, but be sure
-        n_round = 0
-        for rx in _MASKS:
-            s, n = rx.subn(PLACEHOLDER, s)
-            n_round += n
-        if not n_round:
-            break
-        total += n_round
-    return s, total
+    """Replace every secret DP305 finds in ``s`` by the placeholder; returns (text, secrets masked).
+
+    The one masking function (``dataprep.mask``), in its exact mode: the user's data changes only
+    where the validator reports a secret (a private key loses its whole block)."""
+    return mask_secrets(s, PLACEHOLDER, exact=True)
 
 
 def _mask_secrets(rec, local: Counter) -> bool:

@@ -7,10 +7,12 @@ JSON; each line is read on its own, so a 50 MB line costs 50 MB, never the whole
 
 from __future__ import annotations
 
+import csv
 import glob as _glob
 import gzip
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +33,12 @@ _MAGIC = {
     b"7z\xbc\xaf\x27\x1c": "7z",
 }
 _SUPPORTED = {"gzip", "zstd"}
+
+# Tabular containers that `dataprep convert` reads (with polars) and nothing else does: every
+# other command is told so in one clear message instead of a finding per "line" of binary data.
+PARQUET_MAGIC = b"PAR1"
+_CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+_HEADER_FIELD = re.compile(r"[A-Za-z_][\w .\-]{0,63}")
 
 
 class InputError(Exception):
@@ -62,11 +70,72 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-def open_binary(path: str) -> BinaryIO:
+def tabular_kind(head: bytes, name: str = "") -> str | None:
+    """``"parquet"``, ``"csv"``, ``"tsv"`` or None (JSON / JSONL / anything else), from the first
+    bytes (after decompression) and the file name.
+
+    Content alone calls a file CSV only when its first line is a header of at least two
+    identifier-like names and the next line has as many fields: a JSONL line starts with ``{``,
+    so a broken JSONL file is not mistaken for a table.
+    """
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    n = name.lower()
+    for comp in (".gz", ".zst"):
+        if n.endswith(comp):
+            n = n[: -len(comp)]
+    for suffix in _CSV_SUFFIXES:
+        if n.endswith(suffix):
+            return suffix[1:]
+    if head.startswith(BOM):
+        head = head[3:]
+    if head[:1] in (b"{", b"[", b" ", b"\t", b"\r", b"\n", b""):
+        return None
+    lines = head.split(b"\n", 2)
+    if len(lines) < 3:  # the second line must be whole to count its fields
+        return None
+    try:
+        text = (lines[0] + b"\n" + lines[1]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    for kind, sep in (("csv", ","), ("tsv", "\t")):
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        if len(rows) == 2 and len(rows[0]) >= 2 and len(rows[0]) == len(rows[1]) \
+                and all(_HEADER_FIELD.fullmatch(f) for f in rows[0]):
+            return kind
+    return None
+
+
+def tabular_reason(kind: str, path: str) -> str:
+    """The one message every JSONL command gives for a parquet / CSV input."""
+    what = "a parquet" if kind == "parquet" else f"a {kind.upper()}"
+    shown = path if path != "-" else "FILE"
+    return (f"this is {what} file, not JSON Lines: run `dataprep convert {shown} OUT.jsonl` "
+            "first, then check OUT.jsonl")
+
+
+def open_binary(path: str, *, tabular: bool = False) -> BinaryIO:
     """Open a path (or ``-`` for stdin) for binary reading, decompressing gzip/zstd by content.
 
-    Raises InputError for anything that cannot be read at all.
+    Raises InputError for anything that cannot be read at all, and (unless ``tabular``, which
+    ``convert`` passes) for a parquet or CSV file, with the ``convert`` command to run.
     """
+    stream = _open_binary(path)
+    if tabular:
+        return stream
+    try:
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    except (OSError, EOFError) as e:  # truncated or corrupt gzip/zstd: unreadable, said once here
+        stream.close()
+        raise InputError(path, f"read failed: {e}") from None
+    kind = tabular_kind(head, path)
+    if kind is not None:
+        stream.close()
+        raise InputError(path, tabular_reason(kind, path))
+    return stream
+
+
+def _open_binary(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
     p = Path(path)

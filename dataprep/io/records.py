@@ -1,4 +1,4 @@
-"""Records with their source line numbers, from JSON Lines or from one whole-file JSON array.
+"""Records with their source line numbers, from JSON Lines, one whole-file JSON array, or a table.
 
 ``convert`` takes both shapes: JSONL (one record per line) and the pretty-printed JSON arrays that
 Alpaca / ShareGPT datasets ship as. For an array, a record's source line is the line where its
@@ -6,6 +6,13 @@ value starts. The array is split into items by a structural scan (strings skippe
 brackets and commas counted at depth one) and each item is parsed on its own with the same
 ``parse_line`` the validator uses, so a broken item becomes one reject with its line and reason
 while its neighbours still convert, and duplicate keys are caught the same way as in JSONL.
+
+Parquet and CSV/TSV files (Hugging Face datasets usually ship as parquet) are read with polars;
+a record's number is then its 1-based data row (``line`` holds it, the stream's shape says so).
+Parquet keeps nested columns (a list of message structs arrives as a list of dicts); a struct
+field that is null is dropped from its dict, because a parquet struct cannot leave a key out and
+``"weight": null`` is not the same as no weight. CSV cells are all read as text (no type guessing:
+an answer ``42`` stays the string ``"42"``).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 
 from dataprep.checks.base import Sink
 from dataprep.checks.parse import is_blank, parse_line
-from dataprep.io.reader import BOM, InputError, iter_lines, open_binary
+from dataprep.io.reader import BOM, InputError, iter_lines, open_binary, tabular_kind
 from dataprep.schema.findings import Finding, Severity
 
 # A JSON string (escapes included) or one structural character. Multi-byte UTF-8 sequences never
@@ -47,7 +54,7 @@ class SourceRecord:
 class RecordStream:
     """What ``open_records`` found: the container shape and the records (a one-shot iterator)."""
 
-    shape: str  # "jsonl" or "json-array"
+    shape: str  # "jsonl", "json-array", "parquet", "csv" or "tsv"
     records: Iterator[SourceRecord]
     blank_lines: list[int] = field(default_factory=list)  # JSONL blank lines (not records), filled while iterating
 
@@ -68,12 +75,20 @@ def open_records(path: str) -> RecordStream:
 
     Raises InputError when the input cannot be read at all.
     """
-    stream = open_binary(path)
+    stream = open_binary(path, tabular=True)
     try:
-        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-    except OSError as e:
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    except (OSError, EOFError) as e:
         stream.close()
         raise InputError(path, f"read failed: {e}") from None
+    kind = tabular_kind(head, path)
+    if kind is not None:
+        try:
+            with stream:
+                data = stream.read()
+        except (OSError, EOFError) as e:
+            raise InputError(path, f"read failed: {e}") from None
+        return RecordStream(kind, _table_records(path, kind, data))
     if head.startswith(BOM):
         head = head[3:]
     if head.lstrip(_WS).startswith(b"["):
@@ -180,3 +195,46 @@ def _bad(path: str, line: int, raw: bytes, reason: str) -> SourceRecord:
     sink = Sink(path, line)
     sink.add("DP102", reason)
     return SourceRecord(line, None, False, raw, sink.findings)
+
+
+TABULAR_SHAPES = frozenset({"parquet", "csv", "tsv"})
+_SLICE = 4096  # rows turned into Python dicts at a time (bounded extra memory on large tables)
+
+
+def _table_records(path: str, kind: str, data: bytes) -> Iterator[SourceRecord]:
+    """The rows of a parquet / CSV / TSV file as records numbered by data row (1-based).
+
+    The table is parsed before the first row is yielded, so a file polars cannot read is an
+    InputError (nothing written), never a half-converted output.
+    """
+    import io
+
+    import polars as pl
+
+    try:
+        if kind == "parquet":
+            df = pl.read_parquet(io.BytesIO(data))
+        else:
+            df = pl.read_csv(io.BytesIO(data), separator="," if kind == "csv" else "\t",
+                             infer_schema=False)
+    except Exception as e:  # polars raises its own exception family for corrupt or ragged files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(path, f"not a readable {kind} file: {first}") from None
+    return _rows(df)
+
+
+def _rows(df) -> Iterator[SourceRecord]:
+    row = 0
+    for part in df.iter_slices(_SLICE):
+        for rec in part.iter_rows(named=True):
+            row += 1
+            yield SourceRecord(row, {k: _drop_null_fields(v) for k, v in rec.items()})
+
+
+def _drop_null_fields(v):
+    """Nested struct fields that are null are absent keys (a parquet struct cannot omit one)."""
+    if isinstance(v, dict):
+        return {k: _drop_null_fields(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [_drop_null_fields(x) for x in v]
+    return v

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from dataprep.audit import AuditResult, file_readiness, table_row
 from dataprep.gate.verdict import FileAssessment, format_value
+from dataprep.mask import redact
 from dataprep.meta import VERSION as __version__
 from dataprep.report import svg
+from dataprep.report.excerpt import excerpt
 
 MAX_FINDINGS = 1000  # per file; the JSON report has them all
 
@@ -58,7 +60,9 @@ footer{color:var(--muted);font-size:12px;margin:36px 0 12px}
 
 
 def _e(x) -> str:
-    return escape(str(x), quote=True)
+    # every text of the page passes here: dataset text (openings, messages) is masked even if
+    # whatever built it forgot to; cut to an excerpt first (a 50 MB line is not a table cell)
+    return escape(redact(excerpt(x)) if isinstance(x, str) else str(x), quote=True)
 
 
 def _money(x) -> str:
@@ -164,7 +168,7 @@ def openings_chart(fa: FileAssessment, role: str) -> str:
     if not o.get("top"):
         return _figure(title, svg.empty(title))
     top = o["top"][:10]
-    body = svg.bars([t["opening"] for t in top], [t["count"] for t in top], title=title,
+    body = svg.bars([redact(excerpt(t["opening"], 100)) for t in top], [t["count"] for t in top], title=title,
                     value_labels=[f"{t['count']} ({t['share']:.1%})" for t in top])
     texts = (((fa.diversity or {}).get("openings") or {}).get(role) or {}).get("texts", 0)
     return _figure(title, body, f"{o['distinct']:,} distinct openings over {texts:,} texts; "

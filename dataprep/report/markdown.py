@@ -8,7 +8,9 @@ from pathlib import Path
 from dataprep.audit import AuditResult, file_readiness, table_row
 from dataprep.gate.formats import md_cell
 from dataprep.gate.verdict import FileAssessment, format_value, tier_ladder
+from dataprep.mask import redact
 from dataprep.meta import VERSION
+from dataprep.report.excerpt import excerpt
 
 MAX_FINDINGS = 200  # per file; the JSON report has them all
 MARK = {"good": "✅", "warn": "⚠️", "bad": "❌", "info": "ℹ️"}
@@ -28,7 +30,9 @@ def _money(x) -> str:
 
 def _table(head: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in right else "---" for i in range(len(head))) + "|"]
-    out += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
+    # cells quote dataset text (openings, messages): masked here too, whatever built them
+    # (an excerpt first: a 50 MB line is not a table cell)
+    out += ["| " + " | ".join(md_cell(redact(excerpt(c)) if isinstance(c, str) else c) for c in r) + " |" for r in rows]
     return out
 
 
@@ -54,7 +58,7 @@ def _hist(fa: FileAssessment) -> list[str]:
 def file_markdown(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, readiness: bool = True) -> list[str]:
     out = ["", f"## {i + 1}. `{md_cell(fa.path)}` — {VERDICT.get(fa.verdict, fa.verdict)}", ""]
     if readiness:
-        out += [f"- {MARK[s.level]} **{s.topic}**: {s.text}" for s in file_readiness(fa)]
+        out += [f"- {MARK[s.level]} **{s.topic}**: {excerpt(s.text)}" for s in file_readiness(fa)]
     tok = fa.tokens
     if tok:
         out += [""] + _hist(fa)
@@ -121,7 +125,7 @@ def render_markdown(result: AuditResult, *, title: str = "dataprep audit", max_f
            f"{s['examples']:,} records; {s['errors']:,} error(s), {s['warnings']:,} warning(s); estimated cost "
            f"{_money(s['estimated_cost_usd'])} on {s['model']} (estimate); written by dataprep {VERSION}.", "",
            "## Readiness", ""]
-    out += [f"- {MARK[x.level]} **{x.topic}**: {x.text}" for x in result.readiness()]
+    out += [f"- {MARK[x.level]} **{x.topic}**: {excerpt(x.text)}" for x in result.readiness()]
     out += ["", "## Files", ""]
     head = ["file", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens", "est. cost",
             "dup share", "distinct-2", "top opening", "languages", "tier", "verdict"]

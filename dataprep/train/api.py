@@ -88,13 +88,16 @@ class RunResult:
 
 
 def format_plan(plan: dict[str, Any]) -> str:
+    from dataprep.mask import redact
+
     out = []
     files = plan.get("files") or {}
     body = {k: v for k, v in plan.items() if k != "files"}
     out.append(json.dumps(body, indent=2, default=str, ensure_ascii=False))
     for path, text in files.items():
         out.append(f"--- {path} ---")
-        out.append(text.rstrip("\n"))
+        # the files a run would write hold the user's data: shown on a terminal, masked
+        out.append(redact(text.rstrip("\n")))
     if plan.get("command"):
         import shlex
 

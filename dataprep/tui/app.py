@@ -62,6 +62,9 @@ class DataprepApp(App):
         Binding("n", "next_finding(1)", "Next finding", show=False),
         Binding("N", "next_finding(-1)", "Previous finding", show=False),
         Binding("q", "quit", "Quit"),
+        # Ctrl-C quits too (Textual's default only says how to quit); a text selection is still
+        # copied first by the screen's own ctrl+c.
+        Binding("ctrl+c", "quit", show=False),
     ]
 
     def __init__(self, path: str, *, preset: str | None = None, jobs: int | None = None, cache: bool = True,
@@ -80,9 +83,10 @@ class DataprepApp(App):
         self.dataset = Dataset(path, LineIndex(path))  # raises InputError for unreadable input
         # Start multiprocessing's resource tracker now: started later, from inside the app, it
         # would hand the app's captured stderr (no file descriptor) to the child and fail.
-        from multiprocessing import resource_tracker
+        # (and deaf to the SIGHUP of a closing terminal: it must outlive us to unlink semaphores)
+        from dataprep.lifetime import ensure_tracker
 
-        resource_tracker.ensure_running()
+        ensure_tracker()
         self.filter = Filter()
         self.status = {"index": "indexing…", "scan": "scan waiting" if scan else "scan off", "analysis": "",
                        "search": ""}
@@ -627,22 +631,74 @@ class DataprepApp(App):
 
 
 def run(path: str, *, preset: str | None = None, jobs: int | None = None, cache: bool = True) -> int:
-    """Run the inspector in the terminal; returns the exit code (or exits the process, see below)."""
+    """Run the inspector in the terminal; returns the exit code (or exits the process, see below).
+
+    q and Ctrl-C quit (exit 0). SIGTERM and a real SIGINT (kill -INT) quit the same way, restoring
+    the terminal (exit 143, 130); SIGHUP (the terminal is gone) or a second signal end the
+    background processes and leave at once (129). Either way no scan process outlives the app.
+    """
+    import contextlib
+    import signal
+
+    from dataprep import lifetime
+    from dataprep.lifetime import exit_code
+
     app = DataprepApp(path, preset=preset, jobs=jobs, cache=cache)
+    stopped: list[int] = []
+
+    def on_signal(signum, frame) -> None:
+        if not lifetime.fresh(signum):  # a copy that makes sure this thread wakes (dataprep.lifetime)
+            return
+        first = not stopped
+        stopped.append(signum)
+        if signum == signal.SIGHUP or not first:
+            # No terminal to restore (or asked twice): end the processes and leave now. The line
+            # index's spool file goes directly: its lock may be held by the interrupted code.
+            app.stop_background()
+            tmp = getattr(app.dataset.index, "_tmp", None)
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+            finish(exit_code(signum), quiet=True)
+        # In the main thread, which runs the app's event loop: ask it to exit like q does, and
+        # end the scan processes meanwhile so they are gone however long the exit takes.
+        app.exit(return_code=exit_code(signum))
+        threading.Thread(target=app.stop_background, name="dataprep-stop", daemon=True).start()
+        hung = threading.Timer(3.0, lambda: finish(exit_code(signum), quiet=True))  # an exit that hangs
+        hung.daemon = True
+        hung.start()
+
+    import polars  # noqa: F401  its import installs a SIGINT handler that ours must replace (lifetime.reclaim_signals)
+
+    old = {}
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        try:
+            old[s] = signal.signal(s, on_signal)
+        except (OSError, ValueError):  # not the main thread (tests)
+            pass
     try:
         app.run()
     finally:
         app.stop_background()
         app.export_idle.wait(timeout=600)  # let an export being written finish; give up on a hung one
         app.dataset.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if stopped:
+        import sys
+
+        sys.stderr.write(f"dataprep: stopped by {signal.Signals(stopped[0]).name}\n")
+        finish(exit_code(stopped[0]))
     finish(0)
     return 0
 
 
-def finish(code: int) -> None:
+def finish(code: int, quiet: bool = False) -> None:
     """Leave at once once the app has quit and the terminal is restored: end a scan still running
     in our own worker processes and skip the interpreter's slow teardown (the scan libraries' thread
-    pools take seconds), so quitting is instant even while a huge file is being scanned."""
+    pools take seconds), so quitting is instant even while a huge file is being scanned.
+    ``quiet``: the terminal may be gone (SIGHUP): flushing to it could raise or block."""
+    import contextlib
     import multiprocessing
     import multiprocessing.util
     import sys
@@ -652,6 +708,8 @@ def finish(code: int) -> None:
     # unlink our queue's semaphores (os._exit skips it; the resource tracker would warn on the
     # terminal); priority >= 0 leaves out the queue's join of its feeder thread, which could block
     multiprocessing.util._run_finalizers(0)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    if not quiet:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
     os._exit(code)

@@ -1,5 +1,8 @@
 """One example, readable: role-coloured messages, system prompt, tools and calls as JSON,
-weights, and the example's findings shown at the message their JSON pointer names."""
+weights, and the example's findings shown at the message their JSON pointer names.
+
+Secrets and personal data are masked (``dataprep.mask.redact``) unless the user asks for the
+raw text of the example on screen (R); the next example is masked again."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from dataprep.mask import redact
 from dataprep.schema.findings import Finding, Severity
 from dataprep.tui.model import Dataset, human_bytes
 
@@ -43,7 +48,7 @@ def pointer_within(pointer: str | None, prefix: str) -> bool:
     return bool(pointer) and (pointer == prefix or pointer.startswith(prefix + "/"))
 
 
-def finding_text(f: Finding, with_pointer: bool = True) -> Text:
+def finding_text(f: Finding, with_pointer: bool = True, red=redact) -> Text:
     t = Text()
     t.append("▲ ", style=SEVERITY_COLOURS[f.severity])
     t.append(f"{f.rule} {f.name}", style="bold " + SEVERITY_COLOURS[f.severity])
@@ -52,22 +57,26 @@ def finding_text(f: Finding, with_pointer: bool = True) -> Text:
         t.append(f" at {f.pointer}", style="dim")
     if f.column:
         t.append(f" col {f.column}", style="dim")
-    t.append(f": {f.message}")
+    t.append(f": {red(f.message)}")
     return t
 
 
-def json_block(value, limit: int = JSON_LIMIT) -> RenderableType:
+def _raw(text: str) -> str:
+    return text
+
+
+def json_block(value, limit: int = JSON_LIMIT, red=redact) -> RenderableType:
     try:
         s = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
     except TypeError:
         s = repr(value)
-    s, more = clip(s, limit)
+    s, more = clip(red(s), limit)
     syn = Syntax(s, "json", theme="ansi_dark", word_wrap=True, background_color="default")
     return Group(syn, Text(more, style="dim")) if more else syn
 
 
-def _highlighted(text: str, regex: re.Pattern | None, snippets: list[str]) -> Text:
-    shown, more = clip(text, TEXT_LIMIT)
+def _highlighted(text: str, regex: re.Pattern | None, snippets: list[str], red=redact) -> Text:
+    shown, more = clip(red(text), TEXT_LIMIT)
     t = Text(visible(shown))
     for s in snippets:
         start = 0
@@ -83,47 +92,49 @@ def _highlighted(text: str, regex: re.Pattern | None, snippets: list[str]) -> Te
     return t
 
 
-def _content_parts(content, regex, snippets) -> list[RenderableType]:
+def _content_parts(content, regex, snippets, red=redact) -> list[RenderableType]:
     if content is None:
         return []
     if isinstance(content, str):
-        return [_highlighted(content, regex, snippets)] if content else [Text("(empty)", style="dim italic")]
+        return [_highlighted(content, regex, snippets, red)] if content else [Text("(empty)", style="dim italic")]
     if isinstance(content, list):
         out: list[RenderableType] = []
         for p in content:
             if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str):
-                out.append(_highlighted(p["text"], regex, snippets))
+                out.append(_highlighted(p["text"], regex, snippets, red))
             elif isinstance(p, dict) and p.get("type") == "image_url":
                 url = p.get("image_url", {}).get("url", "") if isinstance(p.get("image_url"), dict) else ""
+                url = red(url)
                 url = url if len(url) <= 80 else url[:60] + f"… ({len(url):,} characters)"
                 out.append(Text(f"[image] {url}", style="italic"))
             else:
-                out.append(json_block(p))
+                out.append(json_block(p, red=red))
         return out
-    return [json_block(content)]
+    return [json_block(content, red=red)]
 
 
-def _tool_call(call) -> RenderableType:
+def _tool_call(call, red=redact) -> RenderableType:
     if not isinstance(call, dict):
-        return json_block(call)
+        return json_block(call, red=red)
     fn = call.get("function") if isinstance(call.get("function"), dict) else {}
     args = fn.get("arguments")
     head = Text()
     head.append("call ", style="dim")
-    head.append(str(fn.get("name", "?")), style="bold yellow")
-    head.append(f"  id={call.get('id', '?')}", style="dim")
+    head.append(red(str(fn.get("name", "?"))), style="bold yellow")
+    head.append(red(f"  id={call.get('id', '?')}"), style="dim")
     if isinstance(args, str):
         try:
             args = orjson.loads(args)
         except orjson.JSONDecodeError:
-            return Group(head, Text("arguments (not JSON): " + clip(args, 2000)[0], style="red"))
-    return Group(head, json_block(args))
+            return Group(head, Text("arguments (not JSON): " + clip(red(args), 2000)[0], style="red"))
+    return Group(head, json_block(args, red=red))
 
 
-def _message_panel(k: int, m, prefix: str, findings: list[Finding], regex, snippets) -> RenderableType:
+def _message_panel(k: int, m, prefix: str, findings: list[Finding], regex, snippets,
+                   red=redact) -> RenderableType:
     mine = [f for f in findings if pointer_within(f.pointer, prefix)]
     if not isinstance(m, dict):
-        body: list[RenderableType] = [json_block(m)]
+        body: list[RenderableType] = [json_block(m, red=red)]
         role = "?"
     else:
         role = m.get("role") if isinstance(m.get("role"), str) else "?"
@@ -131,25 +142,25 @@ def _message_panel(k: int, m, prefix: str, findings: list[Finding], regex, snipp
         content = m.get("content")
         if role in ("tool", "function") and isinstance(content, str) and content[:1] in "{[" and regex is None:
             try:  # a tool result that is JSON reads better pretty-printed
-                content_parts = [json_block(orjson.loads(content))]
+                content_parts = [json_block(orjson.loads(content), red=red)]
             except orjson.JSONDecodeError:
-                content_parts = _content_parts(content, regex, snippets)
+                content_parts = _content_parts(content, regex, snippets, red)
         else:
-            content_parts = _content_parts(content, regex, snippets)
+            content_parts = _content_parts(content, regex, snippets, red)
         body += content_parts
         calls = m.get("tool_calls")
         for call in calls if isinstance(calls, list) else []:
-            body.append(_tool_call(call))
+            body.append(_tool_call(call, red))
         if isinstance(m.get("function_call"), dict):
-            body.append(_tool_call({"function": m["function_call"]}))
+            body.append(_tool_call({"function": m["function_call"]}, red))
         if not body:
             body.append(Text("(no content)", style="dim italic"))
     title = f"#{k} {role}"
     if isinstance(m, dict):
         if m.get("name"):
-            title += f" ({m['name']})"
+            title += red(f" ({m['name']})")
         if m.get("tool_call_id"):
-            title += f" ← {m['tool_call_id']}"
+            title += red(f" ← {m['tool_call_id']}")
         if "weight" in m:
             w = m["weight"]
             title += " · weight 0: not trained" if w == 0 else f" · weight {w}"
@@ -157,13 +168,15 @@ def _message_panel(k: int, m, prefix: str, findings: list[Finding], regex, snipp
     if mine:
         worst = max(mine, key=lambda f: f.severity.rank)
         colour = SEVERITY_COLOURS[worst.severity]
-        body += [finding_text(f) for f in mine]
+        body += [finding_text(f, red=red) for f in mine]
     return Panel(Group(*body), title=title, title_align="left", border_style=colour, subtitle=prefix,
                  subtitle_align="right", padding=(0, 1))
 
 
-def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None) -> RenderableType:
-    """The whole conversation view of 0-based line ``i``."""
+def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None, reveal: bool = False) -> RenderableType:
+    """The whole conversation view of 0-based line ``i``; secrets and personal data masked
+    unless ``reveal``."""
+    red = _raw if reveal else redact
     line = i + 1
     findings = ds.findings_of(line)
     # content rules quote what they matched ('As an AI language model'): mark it in the text
@@ -200,14 +213,14 @@ def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None) -> Rend
             tools = rec.get("tools")
             mine = [f for f in findings if pointer_within(f.pointer, "/tools")]
             n = len(tools) if isinstance(tools, list) else 0
-            body = [json_block(tools)] + [finding_text(f) for f in mine]
+            body = [json_block(tools, red=red)] + [finding_text(f, red=red) for f in mine]
             colour = SEVERITY_COLOURS[max(mine, key=lambda f: f.severity.rank).severity] if mine else "bright_black"
             # after the messages: the conversation is what one reads first; a summary line up top
             tools_panel = Panel(Group(*body), title=f"tools ({n} defined)", title_align="left",
                                 border_style=colour, subtitle="/tools", subtitle_align="right", padding=(0, 1))
             names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)
                      and isinstance(t.get("function"), dict)] if isinstance(tools, list) else []
-            head.append(f"\ntools: {', '.join(map(str, names)) or '-'} (definitions below)", style="magenta")
+            head.append(red(f"\ntools: {', '.join(map(str, names)) or '-'} (definitions below)"), style="magenta")
             prefixes.append("/tools")
         sections = []
         if isinstance(rec.get("messages"), list):
@@ -223,7 +236,7 @@ def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None) -> Rend
                 blocks.append(Text(f"── {label} ──", style="bold"))
             for k, m in enumerate(msgs[:MESSAGE_LIMIT]):
                 prefix = f"{base}/{k}"
-                blocks.append(_message_panel(k, m, prefix, findings, regex, snippets))
+                blocks.append(_message_panel(k, m, prefix, findings, regex, snippets, red))
                 prefixes.append(prefix)
             if len(msgs) > MESSAGE_LIMIT:
                 blocks.append(Text(f"… {len(msgs) - MESSAGE_LIMIT:,} more messages not shown", style="dim"))
@@ -235,25 +248,29 @@ def render_example(ds: Dataset, i: int, regex: re.Pattern | None = None) -> Rend
         other = {k: v for k, v in rec.items() if k not in ("messages", "tools", "input", "preferred_output",
                                                           "non_preferred_output")}
         if other:
-            blocks.append(Panel(json_block(other), title="other keys", title_align="left",
+            blocks.append(Panel(json_block(other, red=red), title="other keys", title_align="left",
                                 border_style="bright_black", padding=(0, 1)))
     else:
         raw = ds.index.line(i, RAW_LIMIT)
-        text = raw.decode("utf-8", errors="replace")
+        raw_text = raw.decode("utf-8", errors="replace")
+        text = red(raw_text)
         t = Text(visible(text))
         if size > RAW_LIMIT:
             t.append(f"\n… {human_bytes(size - RAW_LIMIT)} more not shown", style="dim")
         col = next((f.column for f in findings if f.column), None)
-        if col and col <= len(text):
+        if col and col <= len(text) and text[:col] == raw_text[:col]:  # masking moved nothing before it
             t.stylize("bold white on red", col - 1, col)
         what = err or ("not an object" if rec is not None else "")
         blocks.append(Panel(t, title=f"raw line ({what})" if what else "raw line", title_align="left",
                             border_style="red", padding=(0, 1)))
     rest = [f for idx, f in enumerate(findings) if idx not in placed]
     if rest:
-        parts += [finding_text(f) for f in rest]
+        parts += [finding_text(f, red=red) for f in rest]
     elif not findings and ds.profile is not None:
         parts.append(Text("no findings on this line", style="green"))
+    if reveal:
+        parts.append(Text("raw text shown, secrets and personal data included (R masks them again)",
+                          style="bold red"))
     return Group(*parts, *blocks)
 
 
@@ -261,12 +278,14 @@ class ConversationView(VerticalScroll, can_focus=True):
     """The selected example, re-rendered whenever the selection or the data changes."""
 
     DEFAULT_CSS = "ConversationView { height: 1fr; } ConversationView > Static { width: 1fr; }"
+    BINDINGS = [Binding("R", "toggle_reveal", "Raw text (secrets too)")]
 
     def __init__(self, dataset: Dataset, **kw):
         super().__init__(**kw)
         self.dataset = dataset
         self.line: int | None = None
         self.regex: re.Pattern | None = None
+        self.reveal = False  # the raw text of the example on screen, on the user's request only
         self._shown: tuple | None = None
 
     def compose(self):
@@ -277,7 +296,9 @@ class ConversationView(VerticalScroll, can_focus=True):
         return self.query_one("#conversation-body", Static)
 
     def show(self, line: int | None, force: bool = False) -> None:
-        key = (line, self.dataset.version, self.regex.pattern if self.regex else None)
+        if line != self.line:
+            self.reveal = False  # a request reveals one example, never the next
+        key = (line, self.dataset.version, self.regex.pattern if self.regex else None, self.reveal)
         if key == self._shown and not force:
             return
         self._shown = key
@@ -285,8 +306,12 @@ class ConversationView(VerticalScroll, can_focus=True):
         if line is None or line >= len(self.dataset):
             self.body.update(Text("no line selected", style="dim"))
         else:
-            self.body.update(render_example(self.dataset, line, self.regex))
+            self.body.update(render_example(self.dataset, line, self.regex, reveal=self.reveal))
         self.scroll_home(animate=False)
+
+    def action_toggle_reveal(self) -> None:
+        self.reveal = not self.reveal
+        self.show(self.line, force=True)
 
     def refresh_data(self) -> None:
         self.show(self.line)

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from dataprep.mask import redact
 from dataprep.tui.model import Dataset
 
 LIST_LIMIT = 2000  # clusters listed; the largest come first
@@ -128,13 +129,14 @@ class DuplicatesView(Vertical):
             lst.highlighted = 0
 
     def _text(self, line: int) -> str:
+        """The compared text of a member, secrets and personal data masked (masked, then cut)."""
         from dataprep.dedup.text import compare_text
 
         rec, err = self.dataset.parse(line)
         if rec is None:
-            return self.dataset.raw_text(line, 20_000)
+            return redact(self.dataset.raw_text(line, 20_000 + 4096))[:20_000]
         mode = self.dataset.profile.options.compare if self.dataset.profile is not None else "conversation"
-        return compare_text(rec, mode)
+        return redact(compare_text(rec, mode))
 
     def show_cluster(self, idx: int | None) -> None:
         self.current = idx

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, Tree
 
+from dataprep.mask import redact
 from dataprep.schema.catalog import get_rule
 from dataprep.schema.findings import Finding
 from dataprep.tui.conversation_view import SEVERITY_COLOURS
@@ -21,7 +22,8 @@ def finding_label(f: Finding) -> Text:
     t.append(f"line {f.line}" if f.line else "file", style="bold")
     if f.pointer:
         t.append(f" {f.pointer}", style="dim")
-    msg = f.message if len(f.message) <= 100 else f.message[:99] + "…"
+    msg = redact(f.message)  # messages are masked where made; this catches any that quote text
+    msg = msg if len(msg) <= 100 else msg[:99] + "…"
     t.append(f"  {msg}")
     return t
 
@@ -162,7 +164,7 @@ class FindingsView(Horizontal):
                 t.append(f" at {value.pointer}")
             if value.column:
                 t.append(f", column {value.column}")
-            t.append(f"\n{value.message}\n\n")
+            t.append(f"\n{redact(value.message)}\n\n")
         t.append("? for the full doc with a bad and a fixed example", style="dim")
         self.query_one("#finding-doc", Static).update(t)
 

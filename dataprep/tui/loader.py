@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 from collections.abc import Callable, Iterator
 
 from dataprep.tui import analysis
@@ -66,8 +67,26 @@ def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses:
         yield "assessment", None
 
 
+def _leave(signum, frame) -> None:
+    """SIGTERM (quit, or our parent is gone): unlink our semaphores (the scan's counter and pool
+    queues; left behind, the resource tracker warns of them on the terminal), then go at once.
+    The scan's workers get the same SIGTERM from the group kill, or die with us (their death
+    signal)."""
+    import multiprocessing.util
+
+    multiprocessing.util._run_finalizers(0)  # >= 0: not the queue's join of its feeder thread
+    os._exit(128 + signum)
+
+
 def _child(q, path: str, jobs, cache: bool, preset_spec, analyses: bool) -> None:
+    from dataprep.lifetime import watch_parent
+
     os.setpgrp()  # our own group: quitting kills it and the scan's workers in one call
+    signal.signal(signal.SIGTERM, _leave)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app decides when we stop
+    # Die with the app, however it ends (kill -9, a crash): the death signal fires when the
+    # app's loader thread ends, which waits on us for as long as we work.
+    watch_parent(signal.SIGTERM)
     try:
         for item in pipeline(path, jobs=jobs, cache=cache, preset_spec=preset_spec, analyses=analyses):
             q.put(item)
@@ -86,6 +105,7 @@ class BackgroundLoad:
         self.queue = ctx.Queue()
         self.proc = ctx.Process(target=_child, args=(self.queue, path, jobs, cache, preset_spec, analyses),
                                 name="dataprep-tui-scan")
+        self._stopping = threading.Lock()  # quit, a signal and unmount may all stop us at once
 
     def start(self) -> None:
         self.proc.start()
@@ -108,11 +128,25 @@ class BackgroundLoad:
             if cancelled():
                 return
 
-    def stop(self) -> None:
-        """End the child and every process it started (the scan's pool)."""
+    def stop(self, grace: float = 1.0) -> None:
+        """End the child and every process it started (the scan's pool): SIGTERM to its process
+        group, SIGKILL to what is left after ``grace`` seconds."""
+        with self._stopping:
+            self._stop(grace)
+
+    def _stop(self, grace: float) -> None:
         if self.proc.pid is None or not self.proc.is_alive():
             return
+        pid = self.proc.pid
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):  # not in its own group yet
             self.proc.terminate()
+        self.proc.join(grace)
+        try:
+            os.killpg(pid, signal.SIGKILL)  # stragglers of the group (workers), or a child stuck in C code
+        except (ProcessLookupError, PermissionError):
+            pass
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(0.5)
