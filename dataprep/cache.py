@@ -89,8 +89,11 @@ def key_for(path: str, options) -> str | None:
     for part in ("content", "tokens", "sketch", "text"):  # what the entry holds, not which entry (module doc)
         opts.pop(part, None)
     # polars' version too: the diversity word ids are polars hashes, stable only within a version.
+    # The model table too: the default model and each row's vocabulary decide the token counts.
+    from dataprep.tokens.models import models_table_digest
+
     raw = repr((CACHE_FORMAT, __version__, pl.__version__, os.path.abspath(path), st.st_size, st.st_mtime_ns, digest,
-                sorted(opts.items(), key=lambda kv: kv[0])))
+                sorted(opts.items(), key=lambda kv: kv[0]), models_table_digest()))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -298,7 +298,12 @@ def tokens(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model id from rules/models.toml.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the default-epochs heuristic.")] = None,
     budget: Annotated[int | None, typer.Option("--budget", min=1, help="Max billed tokens x epochs (DP401).")] = None,
-    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="tiktoken:NAME or a tokenizer.json for open models.")] = None,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="A model directory (tokenizer.json + "
+                                                   "tokenizer_config.json: exact counts through its chat template), "
+                                                   "tiktoken:NAME, or qwen2 / qwen3_6 / mistral-*.")] = None,
+    max_length: Annotated[int | None, typer.Option("--max-length", min=1, help="The trainer's maximum length: list "
+                                                   "the examples it would truncate (exact counts: TRL's 1024 "
+                                                   "unless given).")] = None,
     gpu_price: Annotated[float | None, typer.Option("--gpu-price", help="USD per GPU-hour (open models).")] = None,
     method: Annotated[str | None, typer.Option("--method", help="full, lora or qlora (open models' GPU-hours).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's tokens JSON, one object per file.")] = False,
@@ -315,13 +320,17 @@ def tokens(
     from dataprep.scan import scan
     from dataprep.tokens.analyze import analyze
     from dataprep.tokens.estimate import render_histogram
-    from dataprep.tokens.models import UnknownModelError
+    from dataprep.tokens.exact import ExactCountError, exact_counter
+    from dataprep.tokens.models import UnknownModelError, get_model
+    from dataprep.tokens.vocab import VocabularyError
 
     files, errors = expand_inputs(paths)
     for e in errors:
         _err(f"error: {e}")
     reports = []
     try:
+        get_model(model)  # a misspelt --model: "did you mean ...?" before any scan
+        counter = exact_counter(model, tokenizer, max_length=max_length)
         for f in files:
             prof = scan(f, jobs=jobs, cache=not no_cache, progress=not quiet, model=model, tokenizer=tokenizer,
                         sketch=False, text=False)  # tokens read neither: skip their cost
@@ -330,8 +339,8 @@ def tokens(
                 errors.append(f)
                 continue
             reports.append(analyze(prof, model=model, epochs=epochs, budget=budget, gpu_price=gpu_price,
-                                   method=method, tokenizer=tokenizer))
-    except (UnknownModelError, ValueError, KeyError) as e:
+                                   method=method, tokenizer=tokenizer, max_length=max_length, exact=counter))
+    except (UnknownModelError, VocabularyError, ExactCountError, ValueError, KeyError) as e:
         _err(f"error: {e.args[0] if e.args else e}")
         raise typer.Exit(2) from None
     if as_json:
@@ -363,6 +372,7 @@ def tokens(
             con.print(render_histogram(r.tokens, e.context_limit), markup=False, highlight=False)
             if e.gpu_hours is not None:
                 con.print(f"GPU-hours (estimate, {e.gpu_method}): {e.gpu_hours:,.2f}")
+            _print_exact(con, r)
             for w in e.warnings:
                 con.print(f"[yellow]note:[/yellow] {w}")
             for f in r.findings[:10]:
@@ -372,6 +382,45 @@ def tokens(
     if errors:
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.findings for r in reports) else 0)
+
+
+def _lines_text(lines: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(x) for x in lines[:limit])
+    return shown + (f" ... and {len(lines) - limit:,} more (--json lists all)" if len(lines) > limit else "")
+
+
+def _print_exact(con, r) -> None:
+    """What `tokens` adds with exact counts or --max-length: template, mask, truncation."""
+    x = r.exact
+    if x is not None:
+        d = x.to_dict()
+        con.print(f"exact counts: {d['tokenizer']}, rendered with {d['rendered_with']}", markup=False,
+                  highlight=False)
+        con.print(f"assistant-only loss mask: {d['assistant_mask_note']}", markup=False, highlight=False)
+        con.print(f"trainable tokens: {d['trainable_tokens']:,}; after truncation at {x.max_length:,}: "
+                  f"{d['trainable_tokens_after_truncation']:,}", markup=False, highlight=False)
+        if x.no_trainable:
+            con.print(f"[yellow]{len(x.no_trainable):,} example(s) would train on no token[/yellow] (TRL raises on "
+                      "them; other trainers waste the row):")
+            for ln, why in x.no_trainable[:10]:
+                con.print(f"  line {ln}: {why}", markup=False, highlight=False)
+            if len(x.no_trainable) > 10:
+                con.print(f"  ... and {len(x.no_trainable) - 10:,} more (--json lists all)")
+        if x.errors:
+            con.print(f"[yellow]{len(x.errors):,} example(s) could not go through the template[/yellow]; they keep "
+                      "the formula estimate:")
+            for ln, why in x.errors[:5]:
+                con.print(f"  line {ln}: {why}", markup=False, highlight=False)
+    if r.max_length is not None:
+        over = r.over_max_length
+        what = "exact" if x is not None else "estimated (formula)"
+        default = " (TRL's default)" if x is not None and r.max_length == 1024 else ""
+        if over:
+            con.print(f"[yellow]{len(over):,} example(s) are longer than --max-length {r.max_length:,}{default}"
+                      f"[/yellow] ({what} counts): a trainer cut there drops their end silently: lines "
+                      f"{_lines_text(over)}", highlight=False)
+        else:
+            con.print(f"every example fits --max-length {r.max_length:,}{default} ({what} counts)")
 
 
 class KeepPolicy(str, Enum):
@@ -925,7 +974,7 @@ def diversity(
 def train(
     target: Annotated[str, typer.Argument(help="The training file, or status / cancel / list for hosted jobs.")],
     job_id: Annotated[str | None, typer.Argument(help="Job id for status / cancel.")] = None,
-    backend: Annotated[str, typer.Option("--backend", "-b", help="trl, openai, axolotl or llamafactory.")] = "trl",
+    backend: Annotated[str, typer.Option("--backend", "-b", help="trl, openai, together, axolotl or llamafactory.")] = "trl",
     model: Annotated[str | None, typer.Option("--model", "-m", help="Base model (tiny-random: a smoke run).")] = None,
     rules: Annotated[str, typer.Option("--rules", help="Gate preset run first (name or TOML path).")] = "openai",
     val: Annotated[str | None, typer.Option("--val", help="Validation file; without it a cluster-aware split is made.")] = None,
@@ -954,6 +1003,9 @@ def train(
     overrides = dict(backend=backend, model=model, output_dir=output, method=method, epochs=epochs,
                      learning_rate=learning_rate, openai_base_url=base_url, azure_endpoint=azure_endpoint,
                      openai_api_key_env=api_key_env, general_eval=general_eval, seed=seed)
+    if backend == "together":  # --base-url and --api-key-env name Together's endpoint and key variable
+        overrides.update(openai_base_url=None, openai_api_key_env=None, together_base_url=base_url,
+                         together_api_key_env=api_key_env)
     try:
         cfg = TrainConfig.load(config, **overrides)
     except (ConfigError, OSError) as e:

@@ -6,7 +6,7 @@ preset is any TOML file with the same keys, usually ``extends = "task"`` plus a 
 ```toml
 name = "my-team"
 extends = "task"                  # a built-in name or a path relative to this file
-model = "gpt-4.1-mini"            # whose training context DP400 checks (rules/models.toml)
+model = "azure/gpt-4.1-mini-2025-04-14"  # whose training context DP400 checks (rules/models.toml)
 analysis_failure = "error"        # an analysis that crashes (DP199): "error" exits 2, "fail" exits 1
 
 [volume]                          # DP600

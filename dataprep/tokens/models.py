@@ -17,6 +17,7 @@ __all__ = [
     "Formula",
     "ModelSpec",
     "ProviderSpec",
+    "STATUSES",
     "ThroughputTable",
     "UnknownModelError",
     "default_model",
@@ -25,12 +26,16 @@ __all__ = [
     "get_model",
     "gpu_throughput",
     "list_models",
+    "models_table_digest",
     "providers",
 ]
 
+#: the values of a model row's `status` (rules/models.toml header says what each means)
+STATUSES = ("available", "retiring", "retired", "open-weights")
+
 
 class UnknownModelError(ValueError):
-    """``--model`` names no row of rules/models.toml."""
+    """``--model`` names no row of rules/models.toml (the message suggests the closest ids)."""
 
 
 @cache
@@ -77,6 +82,10 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     price_per_1m_training_tokens_usd: float | None = None
     params_b: float | None = None
+    price_as_of: str | None = None  # when the price was read (status may be newer: as_of)
+    no_new_jobs_from: date | None = None  # retiring: new fine-tuning jobs refused from this day
+    retires_on: date | None = None  # retiring: the model and its fine-tunes stop serving
+    retired_on: date | None = None  # retired: the day it was shut
 
     @property
     def provider_spec(self) -> ProviderSpec:
@@ -84,7 +93,43 @@ class ModelSpec:
 
     @property
     def hosted(self) -> bool:
-        return self.price_per_1m_training_tokens_usd is not None
+        """A service trains it (billed per token, when a price is published); else GPU-hours."""
+        return self.provider_spec.kind == "hosted"
+
+    def is_retired(self, today: date | None = None) -> bool:
+        """Retired by the table, or retiring with its retirement day reached."""
+        if self.status == "retired":
+            return True
+        return self.retires_on is not None and (today or date.today()) >= self.retires_on
+
+    def accepts_new_jobs(self, today: date | None = None) -> bool:
+        """Whether a hosted service still takes a new fine-tuning job on this model today."""
+        today = today or date.today()
+        if self.is_retired(today):
+            return False
+        stop = self.no_new_jobs_from or self.provider_spec.new_jobs_stop
+        return stop is None or today < stop
+
+    def lifecycle_notice(self, today: date | None = None) -> str | None:
+        """One sentence for a retiring or retired model (None when it is neither)."""
+        today = today or date.today()
+        src = f"({self.source.split(' ; ')[0]}, as of {self.as_of})"
+        if self.is_retired(today):
+            when = self.retired_on or self.retires_on
+            return (f"{self.id} is retired (shut on {when.isoformat() if when else 'an earlier date'}): it can no "
+                    f"longer be fine-tuned or served; pick an available or open-weights model {src}.")
+        if self.status != "retiring":
+            return None
+        parts = []
+        if self.no_new_jobs_from is not None:
+            days = (self.no_new_jobs_from - today).days
+            parts.append(f"no new fine-tuning jobs from {self.no_new_jobs_from.isoformat()}"
+                         + (f" ({days} days left)" if days > 0 else " (already refused)"))
+        if self.retires_on is not None:
+            parts.append(f"the model and its fine-tunes retire on {self.retires_on.isoformat()} "
+                         f"({(self.retires_on - today).days} days left)")
+        return (f"{self.id} is retiring: {'; '.join(parts) or 'retirement announced'}. Plan on an open-weights "
+                f"model (e.g. {default_model()}) or another hosted target {src}.")
 
 
 def _date(v: Any) -> date | None:
@@ -134,6 +179,13 @@ def list_models() -> dict[str, ModelSpec]:
     for r in _table("models.toml")["model"]:
         price = r.get("price_per_1m_training_tokens_usd")
         params = r.get("params_b")
+        if r["status"] not in STATUSES:
+            raise ValueError(f"rules/models.toml: model {r['id']}: status {r['status']!r} is not one of "
+                             f"{', '.join(STATUSES)}")
+        if r["status"] == "retiring" and "retires_on" not in r:
+            raise ValueError(f"rules/models.toml: model {r['id']} is retiring but has no retires_on date")
+        if r["status"] == "retired" and "retired_on" not in r:
+            raise ValueError(f"rules/models.toml: model {r['id']} is retired but has no retired_on date")
         out[r["id"]] = ModelSpec(
             id=r["id"],
             provider=r["provider"],
@@ -148,12 +200,43 @@ def list_models() -> dict[str, ModelSpec]:
             aliases=tuple(r.get("aliases", ())),
             price_per_1m_training_tokens_usd=None if price is None else float(price),
             params_b=None if params is None else float(params),
+            price_as_of=None if r.get("price_as_of") is None else str(r["price_as_of"]),
+            no_new_jobs_from=_date(r.get("no_new_jobs_from")),
+            retires_on=_date(r.get("retires_on")),
+            retired_on=_date(r.get("retired_on")),
         )
     return out
 
 
 def default_model() -> str:
     return _table("models.toml")["default_model"]
+
+
+@cache
+def models_table_digest() -> str:
+    """SHA-256 (first 16 hex digits) of rules/models.toml: what a cached token count depends on
+    besides the file (the default model, each row's vocabulary and formula)."""
+    import hashlib
+
+    data = resources.files("dataprep.rules").joinpath("models.toml").read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def suggest_models(name: str, n: int = 3) -> list[str]:
+    """The ids (or aliases, reported as their ids) closest to a misspelt ``name`` (difflib)."""
+    import difflib
+
+    models = list_models()
+    names: dict[str, str] = {}
+    for m in models.values():
+        names.setdefault(m.id.lower(), m.id)
+        for a in m.aliases:
+            names.setdefault(a.lower(), m.id)
+    out: list[str] = []
+    for hit in difflib.get_close_matches(name.strip().lower(), list(names), n=n * 2, cutoff=0.6):
+        if names[hit] not in out:
+            out.append(names[hit])
+    return out[:n]
 
 
 def get_model(name: str | None = None) -> ModelSpec:
@@ -171,10 +254,11 @@ def get_model(name: str | None = None) -> ModelSpec:
     for m in models.values():
         if m.id.lower() == low or low in (a.lower() for a in m.aliases):
             return m
-    raise UnknownModelError(
-        f"unknown model {name!r}; known models: {', '.join(models)} "
-        f"(table: rules/models.toml)"
-    )
+    close = suggest_models(key)
+    if close:
+        raise UnknownModelError(f"unknown model {name!r}; did you mean {' or '.join(repr(c) for c in close)}? "
+                                f"(every id: rules/models.toml)")
+    raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(models)} (table: rules/models.toml)")
 
 
 @dataclass(frozen=True, slots=True)

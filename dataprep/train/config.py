@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-Backend = Literal["trl", "openai", "axolotl", "llamafactory"]
+Backend = Literal["trl", "openai", "together", "axolotl", "llamafactory"]
 Method = Literal["lora", "qlora", "full"]
 OpenAIMethod = Literal["auto", "supervised", "dpo"]
 
@@ -104,6 +104,13 @@ class TrainConfig:
     poll_interval_s: float = 10.0
     #: stop following (not cancel) the job after this many seconds; None = until it ends
     follow_timeout_s: float | None = None
+
+    # --- together backend (Together AI's fine-tuning API, official `together` SDK 3.x) -----------
+    together_base_url: str | None = None  # None: the SDK's default (https://api.together.ai)
+    #: the API key itself is never stored: name the env variable
+    together_api_key_env: str = "TOGETHER_API_KEY"
+    #: Together's train_on_inputs: "auto" masks user turns of chat data (the service's default)
+    together_train_on_inputs: bool | str = "auto"
 
     # --- axolotl / llama-factory exports ---------------------------------------------------------
     llamafactory_template: str | None = None  # None: guessed from the model name
@@ -201,6 +208,9 @@ class TrainConfig:
             raise ConfigError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}")
         if not 0.0 <= float(self.warmup_ratio) < 1.0:
             raise ConfigError(f"warmup_ratio must be in [0, 1); got {self.warmup_ratio!r}")
+        if self.together_train_on_inputs not in (True, False, "auto"):
+            raise ConfigError(f"together_train_on_inputs must be true, false or \"auto\"; got "
+                              f"{self.together_train_on_inputs!r}")
         if self.openai_max_retries < 0:
             raise ConfigError("openai_max_retries must be >= 0")
         if self.poll_interval_s < 0:
@@ -266,7 +276,7 @@ def describe_file(path: str | Path | None) -> dict[str, Any] | None:
 
 _VERSION_PACKAGES = (
     "dataprep-chat", "torch", "transformers", "peft", "trl", "datasets", "accelerate", "tokenizers",
-    "bitsandbytes", "openai",
+    "bitsandbytes", "openai", "together",
 )
 
 

@@ -345,7 +345,7 @@ def build_job_request(config: TrainConfig, *, method: str, training_file: str,
                       validation_file: str | None = None) -> dict[str, Any]:
     """The keyword arguments of `client.fine_tuning.jobs.create` (what a dry run shows)."""
     if not config.model:
-        raise ConfigError("no base model: pass --model (e.g. gpt-4.1-mini-2025-04-14)")
+        raise ConfigError("no base model: pass --model (the model your OpenAI-compatible service fine-tunes)")
     hp = hyperparameters_for(config, method)
     req: dict[str, Any] = {
         "model": config.model,
