@@ -953,7 +953,7 @@ def diversity(
         results.append(res)
     if as_json:
         doc = results[0].to_dict() if len(results) == 1 else {"a": results[0].to_dict(), "b": results[1].to_dict()}
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+        sys.stdout.write(orjson.dumps(stamped(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
     elif len(results) == 2:
         render_compare(results[0].report, results[1].report, labels=(Path(path).name, Path(compare).name))
     else:
