@@ -87,7 +87,7 @@ class AuditResult:
                 "examples": sum(r.examples for r in self.files),
                 "valid_examples": sum((r.volume or {}).get("valid_examples", 0) for r in self.files),
                 "billed_tokens": sum((r.tokens or {}).get("billed_tokens", 0) for r in self.files),
-                "estimated_cost_usd": round(sum((r.tokens or {}).get("estimated_cost_usd") or 0.0 for r in self.files), 4),
+                "estimated_cost_usd": total_cost(self.files),
                 "model": self.preset.model,
                 "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files),
                 "analyses_failed": sum(len(r.failed) for r in self.files),
@@ -230,9 +230,22 @@ class _Bar:
 
 # --------------------------------------------------------------------------------------------- readiness
 
+def total_cost(files) -> float | None:
+    """Sum of the per-file dollar estimates; None when no file has one (a model without a
+    published price), never a $0.00 that reads as free."""
+    costs = [c for r in files if (c := (r.tokens or {}).get("estimated_cost_usd")) is not None]
+    return round(sum(costs), 4) if costs else None
+
+
+def _cost_phrase(cost: float | None, model: str) -> str:
+    if cost is None:
+        return f"no dollar estimate ({model} has no published price)"
+    return f"estimated cost {_money(cost)} on {model}"
+
+
 def _money(x) -> str:
     if x is None:
-        return "n/a"
+        return "no published price"
     return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
 
 
@@ -402,11 +415,15 @@ def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
     if errs:
         out.append(Statement("quality", "bad", f"{len(errs)} file(s) have errors that the provider would reject "
                              f"({sum(r.counts.errors for r in errs):,} in all).", {"files": len(errs)}))
-    cost = sum((r.tokens or {}).get("estimated_cost_usd") or 0.0 for r in files)
+    cost = total_cost(files)
     model = next(((r.tokens or {}).get("model") for r in files if r.tokens), None)
-    if model:
+    if model and cost is None:
+        out.append(Statement("cost", "info", f"{model} has no published training price in rules/models.toml: no "
+                             "dollar estimate (pass --model with a priced row, or see GPU-hours).",
+                             {"estimated_cost_usd": None}))
+    elif model:
         out.append(Statement("cost", "info", f"Estimated cost of training on every file with {model}: {_money(cost)} "
-                             "(sum of per-file estimates, default epochs).", {"estimated_cost_usd": round(cost, 4)}))
+                             "(sum of per-file estimates, default epochs).", {"estimated_cost_usd": cost}))
     return out
 
 
@@ -449,7 +466,7 @@ def renderables(result: AuditResult, *, max_files: int | None = None, width: int
         out.append(Text(f"… {len(result.files) - max_files} more file(s) in the JSON/HTML report"))
     s = result.summary()
     out.append(Text(f"{s['files']} file(s), {s['valid_examples']:,} valid examples, {s['errors']} error(s), "
-                    f"{s['warnings']} warning(s); estimated cost {_money(s['estimated_cost_usd'])} on {s['model']}; "
+                    f"{s['warnings']} warning(s); {_cost_phrase(s['estimated_cost_usd'], s['model'])}; "
                     f"{s['seconds']:.1f} s", style="bold"))
     return out
 

@@ -280,3 +280,21 @@ def test_report_renders_in_headless_chromium(twenty_result, tmp_path):
     w, h, distinct = _png_info(shot.read_bytes())
     assert (w, h) == (1280, 2000)
     assert distinct > 50  # text, cards and bars, not a blank page
+
+
+def test_a_model_without_a_published_price_is_never_reported_as_free(tmp_path):
+    """The default preset's model has no verified price: the audit says so instead of "$0.00"."""
+    from typer.testing import CliRunner
+
+    from dataprep.cli import app
+
+    out = tmp_path / "a.json"
+    r = CliRunner().invoke(app, ["audit", str(SAMPLES / "support_chat.jsonl"), "--json", str(out), "--no-cache"])
+    assert r.exit_code in (0, 1), r.output
+    import orjson
+
+    doc = orjson.loads(out.read_bytes())
+    if doc["summary"]["estimated_cost_usd"] is None:
+        assert "$0.00" not in r.output and "no published price" in " ".join(r.output.split())
+    else:
+        assert doc["summary"]["estimated_cost_usd"] > 0

@@ -24,7 +24,7 @@ def _bar(frac: float, width: int = 20) -> str:
 
 def _money(x) -> str:
     if x is None:
-        return "n/a"
+        return "no published price"
     return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
 
 
