@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dataprep.lifetime import descendants  # the same /proc walk the command's own clean-up uses
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 TRAIN_MODEL = "Qwen/Qwen2.5-0.5B-Instruct"  # a name only: a dry run downloads nothing
@@ -89,27 +91,6 @@ def build_corpus(name: str, examples: int) -> Path:
     return path
 
 
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = set(), [root]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
 def _hwm_mb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -135,7 +116,7 @@ def run_one(argv: list[str], timeout: float, cwd: str) -> dict:
             if pid:
                 status, rusage = st, ru
                 break
-            for d in _descendants(proc.pid):
+            for d in descendants(proc.pid):
                 hwm = _hwm_mb(d)
                 if hwm is not None:
                     workers[d] = max(workers.get(d, 0.0), hwm)
