@@ -7,6 +7,9 @@ reports; time per stage and peak RSS.
 The issue's target: 1M examples (~600 MB) in under 60 s on 2 cores, peak RSS under 3 GB.
 Peak RSS is getrusage's maximum resident set of this process and, separately, of the largest
 worker process (children); the two are not simultaneous, so their sum is an upper bound.
+Caution: a spawned worker is started by fork + exec, and Linux carries the parent's peak into
+the child's getrusage figure, so "largest worker" reads at least the parent's RSS at the time it
+was started; bench_robustness.py samples each worker's own VmHWM, the figure to quote.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+
+
+def cpu_s() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its ended worker processes: the
+    figure to trust on a shared machine, where wall time depends on the neighbours."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def rss_mb() -> tuple[float, float]:
@@ -73,6 +84,8 @@ def main(argv=None) -> None:
     print(f"  {'report':<10} {t_report:7.2f} s  (HTML {len(html) / 1e3:.0f} kB, Markdown, JSON {len(js) / 1e6:.1f} MB)")
     print(f"  {'total':<10} {total:7.2f} s  ({mb / total:.1f} MB/s; {fa.examples / total:,.0f} examples/s)")
     print(f"  peak RSS: parent {me:,.0f} MB, largest worker {kids:,.0f} MB")
+    c_me, c_kids = cpu_s()
+    print(f"  CPU: {c_me + c_kids:,.1f} s (this process {c_me:,.1f} s, workers {c_kids:,.1f} s)")
     print(f"  verdict {fa.verdict}; {len(fa.findings):,} findings; dedup {fa.dedup['exact_duplicates']:,} exact + "
           f"{fa.dedup['near_duplicates']:,} near; language sample {fa.diversity.get('language_sample')}")
     if fa.notes:

@@ -336,14 +336,13 @@ def _line_offsets(path: str) -> np.ndarray:
 def _compared_texts(path: str, off: np.ndarray, lines: np.ndarray) -> list[str]:
     import orjson
 
-    from dataprep.scan import _texts_of
+    from dataprep.text import compared_text
 
     out = []
     with open(path, "rb") as f:
         for ln in lines.tolist():
             f.seek(int(off[ln]))
-            u, a = _texts_of(orjson.loads(f.read(int(off[ln + 1] - off[ln]))), "openai-chat")[:2]
-            out.append(f"{u}\n{a}")
+            out.append(compared_text(orjson.loads(f.read(int(off[ln + 1] - off[ln]))), "openai-chat"))
     return out
 
 

@@ -56,13 +56,13 @@ def per_core(path: str) -> dict:
     size = Path(path).stat().st_size
     with open(path, "rb") as f:
         expected = S.sniff_format(f.read(1 << 16))
-    S._scan_range(str(WARMUP), 0, WARMUP.stat().st_size, expected, opts)  # tokenizer loaded, not timed
+    S.scan_range(str(WARMUP), 0, WARMUP.stat().st_size, expected, opts)  # tokenizer loaded, not timed
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     s, e = S.shard_ranges(path, size, S.SHARD_BYTES)[0]
     dt = float("inf")
     for _ in range(2):  # the faster of two: the less disturbed by other jobs on the machine
         t = time.perf_counter()
-        sh = S._scan_range(path, s, e, expected, opts)
+        sh = S.scan_range(path, s, e, expected, opts)
         dt = min(dt, time.perf_counter() - t)
     from dataprep.engines.ray_engine import _split
 

@@ -33,6 +33,8 @@ from dataprep.gate.verdict import (
     unreadable_assessment,
     worst,
 )
+from dataprep.output.numbers import dollars, hours
+from dataprep.output.report import Judgement
 from dataprep.schema.findings import Counts, Severity
 
 
@@ -107,6 +109,10 @@ class AuditResult:
         v = self.summary()["verdict"]
         return 1 if v == "fail" or (v == "warn" and Severity(fail_on) is Severity.WARNING) else 0
 
+    def judgement(self, file: FileAssessment) -> Judgement:
+        """(dataprep.output.Report) Every audited file is judged against the preset, as by the gate."""
+        return file.judged()
+
     def readiness(self) -> list[Statement]:
         return overall_readiness(self.files)
 
@@ -150,13 +156,16 @@ def split_partners(files: list[str]) -> dict[str, list[str]]:
 
 
 def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, jobs: int | None = None,
-          cache: bool = True, progress: bool = False, leakage: bool = True) -> AuditResult:
-    """Audit files, directories and globs; every file becomes one FileAssessment, bad ones too."""
+          cache: bool = True, progress: bool = False, leakage: bool = True, target=None) -> AuditResult:
+    """Audit files, directories and globs; every file becomes one FileAssessment, bad ones too.
+
+    ``target``: judge by a training target's rules (dataprep.targets), replacing the preset's."""
+    from dataprep.gate.verdict import with_target
     from dataprep.io.reader import expand_inputs
     from dataprep.scan import _pool, default_jobs
 
     t0 = time.perf_counter()
-    p = load_preset(preset)
+    p = with_target(load_preset(preset), target)
     jobs = jobs or default_jobs()
     if isinstance(paths, (str, os.PathLike)):
         paths = [str(paths)]
@@ -240,13 +249,7 @@ def total_cost(files) -> float | None:
 def _cost_phrase(cost: float | None, model: str) -> str:
     if cost is None:
         return f"no dollar estimate ({model} has no published price)"
-    return f"estimated cost {_money(cost)} on {model}"
-
-
-def _money(x) -> str:
-    if x is None:
-        return "no published price"
-    return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
+    return f"estimated cost {dollars(cost)} on {model}"
 
 
 def file_readiness(r: FileAssessment) -> list[Statement]:
@@ -257,16 +260,15 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
         return [Statement("quality", "bad", f"Unreadable: {msg}.", {"readable": False})]
     vol = r.volume or {}
     n = vol.get("valid_examples", 0)
-    if r.examples == 0:
-        return [Statement("volume", "bad", "No examples: the file is empty.", {"examples": 0})]
+    why = unusable(r)
+    if why is not None:  # empty, CSV, JSON array, not UTF-8, another format: one sentence says what to do
+        return [Statement("quality", "bad", f"{why[:1].upper()}{why[1:]}.",
+                          {"examples": r.examples, "valid_examples": r.valid_examples, "format": r.format})]
     for name, why in r.failed.items():  # first: every figure below may be missing because of it
         out.append(Statement("quality", "bad",
                              f"The {name} analysis failed ({why}): not checked: {ANALYSIS_CHECKS.get(name, name)}; "
                              "the file cannot pass until it runs (DP199; please report the error with the file).",
                              {"analysis": name, "reason": why}))
-    if not r.tokens and r.valid_examples == 0 and r.format not in ("openai-chat", "openai-dpo"):
-        return [Statement("quality", "bad", f"{r.examples:,} record(s) in the {r.format} format, not OpenAI chat: "
-                          "run `dataprep convert` first.", {"examples": r.examples, "format": r.format})]
     ladder = tier_ladder()
     t = tier_reached(n, ladder)
     by = {x["tier"]: x for x in ladder}
@@ -312,8 +314,12 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
         dups = d["exact_duplicates"] + d["near_duplicates"]
         share = dups / d["examples"]
         level = "good" if dups == 0 else ("warn" if share <= 0.05 else "bad")
-        text = ("No duplicates (exact or near)." if dups == 0 else
-                f"Duplicate share {share:.1%}: {d['exact_duplicates']:,} exact and {d['near_duplicates']:,} near "
+        # say what the share is of: the dedup compares every record that holds a conversation,
+        # which is the valid-example count unless some records are invalid
+        of = (f"of the {d['examples']:,} valid examples" if d["examples"] == n else
+              f"of the {d['examples']:,} conversations compared ({n:,} of them valid)")
+        text = (f"No duplicates (exact or near) among the {d['examples']:,} conversations compared." if dups == 0 else
+                f"Duplicate share {share:.1%} {of}: {d['exact_duplicates']:,} exact and {d['near_duplicates']:,} near "
                 f"duplicates in {d['clusters']:,} cluster(s), largest {d.get('largest_cluster', 0)}; duplicates "
                 "over-weight what they repeat (`dataprep dedup --out`).")
         out.append(Statement("duplicates", level, text, {"duplicate_share": round(share, 4), "exact": d["exact_duplicates"],
@@ -342,7 +348,7 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
             parts.append(f"most common opening \"{o['top'][0]['opening']}\" on {o['top_share']:.0%} of {top_role} texts")
         langs = div.get("languages") or {}
         if langs:
-            ls = ", ".join(f"{k} {v['share']:.0%}" for k, v in list(langs.items())[:4])
+            ls = ", ".join(f"{language_name(k)} {v['share']:.0%}" for k, v in list(langs.items())[:4])
             note = (f"sample of {div.get('language_sample')}" if div.get("language_sampled")
                     else f"all {div.get('language_sample')}")
             parts.append(f"languages {ls} ({note})")
@@ -352,14 +358,14 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
     tok = r.tokens
     if tok and tok.get("examples"):
         cost = tok.get("estimated_cost_usd")
-        text = (f"Estimated cost on {tok['model']}: {_money(cost)} for {tok['epochs']} epoch(s) x "
+        text = (f"Estimated cost on {tok['model']}: {dollars(cost)} for {tok['epochs']} epoch(s) x "
                 f"{tok['billed_tokens']:,} billed tokens (an estimate; price as of {tok.get('price_as_of')}).")
         fig = {"model": tok["model"], "estimated_cost_usd": cost, "epochs": tok["epochs"],
                "billed_tokens": tok["billed_tokens"]}
         gpu = next((m for m in r.cost if m.get("gpu_hours") is not None), None)
         if gpu:
-            hours = "under 0.01" if gpu["gpu_hours"] < 0.01 else f"about {gpu['gpu_hours']:,.2f}"
-            text += (f" Time: {hours} GPU-hours on {gpu['model']} ({gpu['gpu_method']}, "
+            gpu_h = "under 0.01" if gpu["gpu_hours"] < 0.01 else f"about {hours(gpu['gpu_hours'])}"
+            text += (f" Time: {gpu_h} GPU-hours on {gpu['model']} ({gpu['gpu_method']}, "
                      "A100-class throughput from rules/gpu_throughput.toml; an estimate).")
             fig["gpu_hours"] = gpu["gpu_hours"]
             fig["gpu_model"] = gpu["model"]
@@ -370,6 +376,85 @@ def file_readiness(r: FileAssessment) -> list[Statement]:
         if wind:
             out.append(Statement("cost", "warn", wind, {"provider": tok.get("provider")}))
     return out
+
+
+def unusable(r: FileAssessment) -> str | None:
+    """Why ``r`` has no valid example to train on, and what to do (dataprep.usable: the sentence
+    every command prints); None when it has one, or when a failed analysis is the reason (DP199
+    says so itself)."""
+    from dataprep.usable import reason_from
+
+    if r.failed and r.readable:
+        return None
+    return reason_from(r.readable, _valid(r) > 0, r.lines, r.findings)
+
+
+def _valid(r: FileAssessment) -> int:
+    """The valid examples the analyses ran on (the volume's count, as the table and the summary)."""
+    return (r.volume or {}).get("valid_examples", r.valid_examples)
+
+
+def needs_convert(r: FileAssessment) -> bool:
+    """A readable file whose records are in another known format (Alpaca, ShareGPT, ...) and none
+    valid: `dataprep convert` is all it needs."""
+    return (r.readable and _valid(r) == 0 and r.lines > 0 and not r.failed
+            and (r.format in CONVERTIBLE or any(f.rule == "DP110" for f in r.findings)))
+
+
+def language_name(code: str) -> str:
+    """A language code as the reports print it: "und" is jargon for "undetermined"."""
+    return "undetermined" if code == "und" else code
+
+
+def display_names(paths: list[str]) -> tuple[str, dict[str, str]]:
+    """(folder, path -> name): names relative to the folder every file is in, so a table of
+    /long/prefix/a.jsonl, /long/prefix/b.jsonl shows a.jsonl and b.jsonl under "in /long/prefix"."""
+    real = [p for p in paths if p != "-"]
+    if not real:
+        return "", {p: p for p in paths}
+    try:
+        base = os.path.commonpath([os.path.dirname(p) or "." for p in real])
+    except ValueError:  # absolute and relative paths mixed
+        return "", {p: p for p in paths}
+    if base in ("", ".", os.sep):  # "in /" says nothing: keep the paths as given
+        return "", {p: p for p in paths}
+    return base, {p: (os.path.relpath(p, base) if p != "-" else p) for p in paths}
+
+
+def _named(rs: list[FileAssessment], names: dict[str, str], *, detail=None, limit: int = 8) -> str:
+    """"a.json, b.json and 3 more": the files a sentence is about, by name."""
+    items = [names.get(r.path, r.path) + (f" ({detail(r)})" if detail else "") for r in rs]
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit:,} more (see the table)"
+    return ", ".join(items)
+
+
+def cost_by_model(files: list[FileAssessment]) -> list[dict]:
+    """The per-model cost rows of every file summed into one row per model (the reports print
+    this table once, not once per file): billed tokens per epoch, dollars and GPU-hours added up;
+    a dollar figure only when every file has one (never a partial sum that reads as the total)."""
+    rows: dict[str, dict] = {}
+    for r in files:
+        for c in r.cost:
+            m = rows.setdefault(c["model"], {
+                "model": c["model"], "provider": c.get("provider", ""), "status": c.get("status", ""),
+                "context_limit": c["context_limit"], "epochs": set(), "billed_tokens": 0, "over_limit": 0,
+                "price_per_1m_training_tokens_usd": c.get("price_per_1m_training_tokens_usd"),
+                "estimated_cost_usd": 0.0, "gpu_hours": 0.0, "gpu_method": c.get("gpu_method"),
+                "approximate_counts": False, "as_of": c.get("as_of", ""), "files": 0})
+            m["files"] += 1
+            m["epochs"].add(c["epochs"])
+            m["billed_tokens"] += c["billed_tokens"]
+            m["over_limit"] += c.get("over_limit", 0)
+            m["approximate_counts"] |= bool(c.get("approximate_counts"))
+            m["estimated_cost_usd"] = (None if m["estimated_cost_usd"] is None or c["estimated_cost_usd"] is None
+                                       else m["estimated_cost_usd"] + c["estimated_cost_usd"])
+            m["gpu_hours"] = (None if m["gpu_hours"] is None or c.get("gpu_hours") is None
+                              else m["gpu_hours"] + c["gpu_hours"])
+    for m in rows.values():
+        e = sorted(m["epochs"])
+        m["epochs"] = f"{e[0]}" if len(e) == 1 else f"{e[0]}-{e[-1]}"
+    return list(rows.values())
 
 
 def _tier_range(t: dict) -> str:
@@ -399,22 +484,46 @@ def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
                          + (f" ({unread} unreadable)" if unread else "") + f"; {valid:,} valid examples in all.",
                          {"files": n, "pass": v.count("pass"), "warn": v.count("warn"), "fail": v.count("fail"),
                           "unreadable": unread, "valid_examples": valid}))
+    _, names = display_names([r.path for r in files])
     small = [r for r in files if r.readable and 0 < (r.volume or {}).get("valid_examples", 0) < ladder[0]["fail_below"]]
     if small:
+        def valid(r):
+            return f"{r.volume['valid_examples']:,} valid"
+
         out.append(Statement("advice", "bad",
                              f"{len(small)} file(s) have fewer than {ladder[0]['fail_below']} valid examples, below the "
                              "style tier: fine-tuning on them alone is premature (try few-shot prompting or retrieval "
-                             "first).", {"files": [r.path for r in small]}))
+                             f"first): {_named(small, names, detail=valid)}.",
+                             {"files": [r.path for r in small]}))
     if n == 1:
         return out + file_readiness(files[0])
+    failing = [r for r in files if r.verdict == "fail"]
+    convert = [r for r in files if needs_convert(r)]
+    if convert:
+        out.append(Statement("advice", "bad",
+                             f"{len(convert)} of {len(failing)} failing file(s) only need `dataprep convert` (their "
+                             f"records are in another format, e.g. Alpaca or ShareGPT): {_named(convert, names)}.",
+                             {"files": [r.path for r in convert]}))
+    others = [(r, why) for r in files if r not in convert and (why := unusable(r)) is not None]
+    for r, why in others[:8]:
+        out.append(Statement("quality", "bad", f"{names.get(r.path, r.path)}: {why}.",
+                             {"file": r.path, "readable": r.readable}))
+    if len(others) > 8:
+        out.append(Statement("quality", "bad", f"{len(others) - 8:,} more file(s) have nothing to train on (see "
+                             "the table).", {"files": [r.path for r, _ in others[8:]]}))
     broken = [r for r in files if r.failed]
     if broken:
         out.append(Statement("quality", "bad", f"{len(broken)} file(s) were not fully analysed (an analysis failed, "
-                             "DP199): they cannot pass.", {"files": [r.path for r in broken]}))
-    errs = [r for r in files if r.counts.errors]
+                             f"DP199): they cannot pass: {_named(broken, names)}.", {"files": [r.path for r in broken]}))
+    # the files above are told what to do already; these have valid examples and some errors
+    skip = {r.path for r in convert} | {r.path for r, _ in others}
+    errs = [r for r in files if r.counts.errors and r.path not in skip]
     if errs:
         out.append(Statement("quality", "bad", f"{len(errs)} file(s) have errors that the provider would reject "
-                             f"({sum(r.counts.errors for r in errs):,} in all).", {"files": len(errs)}))
+                             f"({sum(r.counts.errors for r in errs):,} in all): "
+                             f"{_named(errs, names, detail=lambda r: f'{r.counts.errors:,}')}; run `dataprep fix` "
+                             "to drop or repair the invalid lines (`dataprep validate FILE` lists them).",
+                             {"files": len(errs), "paths": [r.path for r in errs]}))
     cost = total_cost(files)
     model = next(((r.tokens or {}).get("model") for r in files if r.tokens), None)
     if model and cost is None:
@@ -422,7 +531,7 @@ def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
                              "dollar estimate (pass --model with a priced row, or see GPU-hours).",
                              {"estimated_cost_usd": None}))
     elif model:
-        out.append(Statement("cost", "info", f"Estimated cost of training on every file with {model}: {_money(cost)} "
+        out.append(Statement("cost", "info", f"Estimated cost of training on every file with {model}: {dollars(cost)} "
                              "(sum of per-file estimates, default epochs).", {"estimated_cost_usd": cost}))
     return out
 
@@ -431,16 +540,24 @@ def overall_readiness(files: list[FileAssessment]) -> list[Statement]:
 
 COLUMNS = ("file", "format", "examples", "errors", "warnings", "top rules", "tokens", "est. cost", "dup share",
            "distinct-2", "top opening", "languages", "tier", "verdict")
-NARROW = ("file", "examples", "errors", "warnings", "tokens", "est. cost", "dup share", "distinct-2", "tier", "verdict")
-MINIMAL = ("file", "examples", "errors", "warnings", "dup share", "verdict")
 RIGHT = {"examples", "errors", "warnings", "tokens", "est. cost", "dup share", "distinct-2", "top opening"}
+# The terminal table: the verdict right after the name (it never falls off the right edge), then
+# the columns in the order they are dropped when the terminal is too narrow for all of them whole.
+TERMINAL = ("file", "verdict", "examples", "errors", "warnings", "dup share", "tier", "tokens", "est. cost",
+            "format", "top rules", "languages", "distinct-2", "top opening")
+NAME_MIN = 24  # a name column narrower than this costs a column: "sharegpt_toolcall_en_demo.jsonl" in 2 lines
+KEEP = 4  # file, verdict, examples, errors: below that a per-file block reads better than a table
+HEADERS = {"examples": "valid / records", "dup share": "dup share", "est. cost": "est. cost",
+           "top opening": "top opening", "distinct-2": "distinct-2"}
 
 
 def renderables(result: AuditResult, *, max_files: int | None = None, width: int | None = None) -> list:
-    """rich renderables: the readiness verdict, then one table row per file (fewer columns on a
-    narrow terminal; the reports always have all of them)."""
-    from rich.table import Table
+    """rich renderables: the readiness verdict, then one table row per file. Every value is printed
+    whole: on a narrow terminal the least needed columns go first, then each file becomes a block
+    of "column  value" lines (the reports always have every column)."""
     from rich.text import Text
+
+    from dataprep.tables import column_widths, fit_table, fits
 
     style = {"good": "green", "warn": "yellow", "bad": "red", "info": "cyan"}
     mark = {"good": "✓", "warn": "!", "bad": "✗", "info": "·"}
@@ -448,31 +565,43 @@ def renderables(result: AuditResult, *, max_files: int | None = None, width: int
     for s in result.readiness():
         out.append(Text(f" {mark[s.level]} {s.text}", style=style[s.level]))
     w = width or 200
-    cols = COLUMNS if w >= 160 else NARROW if w >= 120 else MINIMAL
-    idx = [COLUMNS.index(c) for c in cols]
-    from rich import box
+    files = result.files if max_files is None else result.files[:max_files]
+    base, names = display_names([r.path for r in result.files])
+    rows = []
+    for r in files:
+        cells = dict(zip(COLUMNS, table_row(r, names.get(r.path), money_none="n/a")))
+        rows.append([cells[c] for c in TERMINAL])
+    cols = [(HEADERS.get(c, c), "right" if c in RIGHT else "left") for c in TERMINAL]
+    where = f" in {base}{os.sep}" if base else ""
+    title = f"Audit of {len(result.files)} file(s){where}, preset {result.preset.name}"
+    name = min(max([len(x[0]) for x in rows] + [4]), NAME_MIN)
 
-    t = Table(title=f"Audit of {len(result.files)} file(s), preset {result.preset.name}", title_justify="left",
-              box=box.HEAVY_HEAD if w >= 120 else box.SIMPLE_HEAD)
-    for col in cols:
-        t.add_column(col, justify="right" if col in RIGHT else "left", overflow="fold", no_wrap=col != "file",
-                     min_width=16 if col == "file" else None)
-    rows = result.files if max_files is None else result.files[:max_files]
-    for r in rows:
-        cells = table_row(r)
-        t.add_row(*[cells[i] for i in idx], style=None if r.verdict != "fail" else "red")
-    out.append(t)
+    def roomy(k: int) -> bool:  # every value whole and the names at least NAME_MIN wide (or whole)
+        widths = column_widths(cols[:k], [x[:k] for x in rows], w)
+        return widths is not None and widths[0] >= name
+
+    keep = len(TERMINAL)
+    while keep > KEEP and not roomy(keep):
+        keep -= 1
+    if not fits(cols[:keep], [x[:keep] for x in rows], w):
+        keep = len(TERMINAL)  # blocks: one "column  value" line each, so every column fits again
+    out.append(Text(title, style="italic"))
+    out.append(fit_table(cols[:keep], [x[:keep] for x in rows], w))
+    if keep < len(TERMINAL):
+        out.append(Text(f"(not shown at {w} columns: {', '.join(TERMINAL[keep:])}; the --html, --markdown and "
+                        "--json reports have every column)", style="dim"))
     if max_files is not None and len(result.files) > max_files:
         out.append(Text(f"… {len(result.files) - max_files} more file(s) in the JSON/HTML report"))
     s = result.summary()
-    out.append(Text(f"{s['files']} file(s), {s['valid_examples']:,} valid examples, {s['errors']} error(s), "
-                    f"{s['warnings']} warning(s); {_cost_phrase(s['estimated_cost_usd'], s['model'])}; "
+    out.append(Text(f"{s['files']} file(s), {s['valid_examples']:,} valid examples, {s['errors']:,} error(s), "
+                    f"{s['warnings']:,} warning(s); {_cost_phrase(s['estimated_cost_usd'], s['model'])}; "
                     f"{s['seconds']:.1f} s", style="bold"))
     return out
 
 
-def table_row(r: FileAssessment) -> list[str]:
-    """The per-file figures, as strings (terminal table, Markdown, HTML)."""
+def table_row(r: FileAssessment, name: str | None = None, *, money_none: str = "no published price") -> list[str]:
+    """The per-file figures, as strings (terminal table, Markdown, HTML), in COLUMNS order;
+    ``name``: the file as shown (default its path)."""
     c = r.counts
     top = ", ".join(f"{k}×{v}" for k, v in sorted(c.by_rule.items(), key=lambda kv: -kv[1])[:3])
     tok = r.tokens or {}
@@ -481,13 +610,14 @@ def table_row(r: FileAssessment) -> list[str]:
     d2 = (div.get("lexical") or {}).get("assistant", {}).get("distinct_2")
     ops = [((div.get("openings") or {}).get(k, {}).get("words_3") or {}).get("top_share") for k in ("user", "assistant")]
     ops = [x for x in ops if x is not None]
-    langs = ", ".join(f"{k} {v['share']:.0%}" for k, v in list((div.get("languages") or {}).items())[:2])
+    langs = ", ".join(f"{language_name(k)} {v['share']:.0%}" for k, v in list((div.get("languages") or {}).items())[:2])
     vol = r.volume or {}
     tier = vol.get("reached") or (f"low {vol['partly']}" if vol.get("partly") else
-                                  ("below style" if r.readable and r.examples else "-"))
+                                  ("below style" if r.readable and _valid(r) else "-"))
     return [
-        r.path, r.format, f"{vol.get('valid_examples', 0):,}/{r.examples:,}", f"{c.errors:,}", f"{c.warnings:,}", top,
-        f"{tok['billed_tokens']:,}" if tok else "-", _money(tok.get("estimated_cost_usd")) if tok else "-",
+        name or r.path, r.format, f"{vol.get('valid_examples', 0):,}/{r.examples:,}", f"{c.errors:,}", f"{c.warnings:,}",
+        top, f"{tok['billed_tokens']:,}" if tok else "-",
+        dollars(tok.get("estimated_cost_usd"), none=money_none) if tok else "-",
         f"{d['duplicate_share']:.1%}" if d.get("examples") else "-", f"{d2:.3f}" if d2 is not None else "-",
         f"{max(ops):.0%}" if ops else "-", langs or "-", tier or "-", r.verdict.upper(),
     ]

@@ -101,21 +101,6 @@ def entry_path(key: str) -> Path:
     return cache_dir() / f"{key}{SUFFIX}"
 
 
-def umask_mode(fd: int) -> None:
-    """Give a file made by ``tempfile.mkstemp`` (always 0600) the mode a plain ``open`` would
-    give it (0666 less the umask): for outputs that are renamed into place."""
-    mask = None
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status") as f:  # read without changing it (os.umask is process-wide)
-            for line in f:
-                if line.startswith("Umask:"):
-                    mask = int(line.split()[1], 8)
-    if mask is None:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    os.fchmod(fd, 0o666 & ~mask)
-
-
 def _note(msg: str) -> None:
     with contextlib.suppress(Exception):
         print(msg, file=sys.stderr, flush=True)
@@ -254,7 +239,7 @@ def _only(d: dict, cls) -> dict:
 
 
 def _state_from(d: dict, get: _Blobs):
-    from dataprep.validate import FileState
+    from dataprep.checks.state import FileState
 
     fl = {}
     for fmt, name in d.pop("format_lines"):

@@ -5,12 +5,33 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+import typer.core
 
+from dataprep.io.reader import DIRECTORY_RULE
 from dataprep.meta import VERSION, stamped
+from dataprep.output import format_enum
 from dataprep.schema.findings import Severity
+
+
+def _placeholder(typer_display, repeat_mark: str):
+    def display(self, ctx) -> str | None:
+        """Help shows what a value looks like ("<int>", "<path>"), and nothing after a flag: typer
+        prints "<bool>" after every --flag (as if it wanted a value) and "<list[str]>" for a
+        repeatable value, which is Python, not a command line."""
+        if getattr(self, "is_flag", False):
+            return None
+        label = typer_display(self, ctx)
+        if label and label.startswith("<list[") and label.endswith("]>"):
+            label = f"<{label[6:-2]}>{repeat_mark}"
+        return label
+    return display
+
+
+typer.core.TyperOption.display_type_rich = _placeholder(typer.core.TyperOption.display_type_rich, " (repeatable)")
+typer.core.TyperArgument.display_type_rich = _placeholder(typer.core.TyperArgument.display_type_rich, "")
 
 app = typer.Typer(
     name="dataprep",
@@ -35,16 +56,27 @@ def _root(
     """Decide whether a chat dataset is fit for fine-tuning, show why not, fix it, then train."""
 
 
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-    junit = "junit"
-    sarif = "sarif"
+# --output-format of every command: the formats registered in dataprep.output (one enum, one list)
+OutputFormat = format_enum()
 
 
 def _err(msg: str) -> None:
     typer.echo(msg, err=True)
+
+
+def _target_spec(cli: str | None) -> str | None:
+    """The target a command judges by: --target, else the project config (dataprep.toml or
+    [tool.dataprep] in pyproject.toml here); None leaves it to the preset. Exit 2 on a bad one."""
+    from dataprep.targets import TargetError, load_target, project_target
+
+    try:
+        spec = cli or project_target()
+        if spec:
+            load_target(spec)
+        return spec
+    except TargetError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
 
 
 def _split_rules(values: list[str] | None) -> list[str]:
@@ -71,27 +103,35 @@ def _emit(text: str, output: Path | None, summary: str, quiet: bool) -> None:
 
 @app.command()
 def validate(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
-    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
+    paths: Annotated[list[str], typer.Argument(help=f"Files, directories, globs, or - for stdin. {DIRECTORY_RULE}")],
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="How findings are printed: text for people; json, github (annotations), junit, sarif (code scanning) or markdown for tools.")] = OutputFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (ids, prefixes, names).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (ids, prefixes, names).")] = None,
     max_findings: Annotated[int | None, typer.Option("--max-findings", min=1, help="Print at most N findings per file (counts stay exact).")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Judge by the rules of where the data "
+                                                "will train: openai, azure, together, fireworks, vertex, "
+                                                "bedrock-nova, trl, axolotl, llamafactory, mistral, or a target "
+                                                "TOML (default: dataprep.toml / [tool.dataprep] target, else the "
+                                                "preset's).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Scan again instead of reusing the saved profile of an unchanged file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
     """Structural and content rules over every line; every finding, with line numbers.
 
     Exit 0 clean, 1 findings at or above --fail-on, 2 unreadable input or usage error.
     """
-    from dataprep.gate.formats import render
+    from dataprep.output import render
     from dataprep.validate import validate as run_validate
 
     if fail_on not in ("error", "warning"):
         _err("error: --fail-on takes error or warning")
         raise typer.Exit(2)
     try:
-        result = run_validate(paths, select=_split_rules(select), ignore=_split_rules(ignore))
+        result = run_validate(paths, jobs=jobs, cache=not no_cache, select=_split_rules(select),
+                              ignore=_split_rules(ignore), target=_target_spec(target))
     except KeyError as e:
         _err(f"error: {e.args[0]}")
         raise typer.Exit(2) from None
@@ -109,7 +149,7 @@ def rules(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalog.")] = False,
 ) -> None:
     """List every rule, or print one rule's doc with a bad and a fixed example."""
-    from dataprep.gate.formats import rule_doc
+    from dataprep.output.ruledoc import rule_doc
     from dataprep.schema.catalog import all_rules, get_rule
 
     if rule:
@@ -145,8 +185,15 @@ def convert(
                                                "give --rejects).")],
     source: Annotated[str, typer.Option("--from", help="auto, alpaca, sharegpt, sharegpt-dpo, prompt-completion, "
                                         "preference (prompt/chosen/rejected), openai, openai-dpo, llamafactory, "
-                                        "llamafactory-dpo, oasst.")] = "auto",
-    target: Annotated[str | None, typer.Option("--to", help="openai or openai-dpo (default: from the data).")] = None,
+                                        "llamafactory-dpo, oasst, vertex (Gemini contents/parts or preference "
+                                        "completions), bedrock-nova (bedrock-conversation-2024, DPO "
+                                        "candidates).")] = "auto",
+    target: Annotated[str | None, typer.Option("--to", help="openai or openai-dpo (default: from the data); "
+                                               "vertex (Gemini tuning, or preference tuning for preference "
+                                               "data), bedrock-nova (Nova SFT or DPO), trl (OpenAI chat with "
+                                               "tool-call arguments as objects; prompt/chosen/rejected for "
+                                               "preference data). A record the target cannot hold whole is "
+                                               "rejected with the reason.")] = None,
     rejects: Annotated[str | None, typer.Option("--rejects", help="Where records that do not convert go "
                                                    "(default: OUTPUT with .rejects.jsonl).")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN for custom names, as in "
@@ -161,8 +208,9 @@ def convert(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
-    """Alpaca / Dolly / question-answer / ShareGPT / OASST / LLaMA-Factory / preference / OpenAI
-    records, from JSONL, JSON, parquet or CSV → OpenAI chat (or preference) JSONL.
+    """Alpaca / Dolly / question-answer / ShareGPT / OASST / LLaMA-Factory / preference / OpenAI /
+    Vertex / Bedrock Nova records, from JSONL, JSON, parquet or CSV → OpenAI chat (or preference)
+    JSONL, or with --to the Vertex, Bedrock Nova or TRL shape.
 
     Every record becomes one output line or one line of the rejects file with its source line (or
     row) and reason; the output passes the validator's per-line rules. Exit 0 all converted, 1
@@ -226,9 +274,17 @@ def convert(
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         for r in summary_renderables(res):
             console.print(r)
+    if res.records == 0:  # no output file was written: say so, not "0 converted" and exit 0
+        _err(f"error: {input}: {'holds only blank lines' if res.blank_lines else 'the file is empty'}: nothing "
+             "to convert; give a file of records (JSONL, a JSON array, parquet or CSV)")
+        raise typer.Exit(2)
     if res.rejected:
-        if not quiet:
-            _err(f"{res.rejected} of {res.records} record(s) rejected: see {res.rejects_path}")
+        if not quiet or not res.written:  # nothing converted: say so even under --quiet
+            _err(f"{res.rejected} of {res.records} record(s) rejected: see {res.rejects_path}"
+                 + ("" if res.written else f"; nothing converted, so {output} was not written"))
+        if "invalid-utf8" in res.reject_kinds:  # convert never guesses an encoding: say the one step
+            _err("some records are not UTF-8: re-encode the file, e.g. `iconv -f cp1252 -t utf-8 IN > OUT`, "
+                 "then convert OUT")
         raise typer.Exit(1)
 
 
@@ -285,16 +341,24 @@ def fix(
         console = Console(stderr=not to_stdout, highlight=False, soft_wrap=True)
         for r in summary_renderables(res):
             console.print(r)
+    if res.lines == res.dropped_blank:  # nothing but blank lines: no fixed file was written
+        _err(f"error: {input}: {'holds only blank lines' if res.lines else 'the file is empty'}: nothing to "
+             "fix; give a JSONL file with one chat example per line")
+        raise typer.Exit(2)
     if res.rejected:
         if not quiet:
             _err(f"{res.rejected} of {res.lines} line(s) {'would be ' if dry_run else ''}rejected"
-                 + ("" if dry_run else f": see {rejects}"))
+                 + ("" if dry_run else f": see {rejects}")
+                 + ("" if dry_run or res.written else f"; nothing fixed, so {out} was not written"))
+        if "DP101" in res.reject_rules:  # fix never guesses an encoding: say the one step that helps
+            _err("some lines are not UTF-8: re-encode the file, e.g. `iconv -f cp1252 -t utf-8 IN > OUT`, "
+                 "then fix OUT")
         raise typer.Exit(1)
 
 
 @app.command()
 def tokens(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
+    paths: Annotated[list[str], typer.Argument(help=f"Files, directories, globs, or - for stdin. {DIRECTORY_RULE}")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model id from rules/models.toml.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the default-epochs heuristic.")] = None,
     budget: Annotated[int | None, typer.Option("--budget", min=1, help="Max billed tokens x epochs (DP401).")] = None,
@@ -306,24 +370,38 @@ def tokens(
                                                    "unless given).")] = None,
     gpu_price: Annotated[float | None, typer.Option("--gpu-price", help="USD per GPU-hour (open models).")] = None,
     method: Annotated[str | None, typer.Option("--method", help="full, lora or qlora (open models' GPU-hours).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's tokens JSON, one object per file.")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Judge by the rules of where the data "
+                                                "will train: openai, azure, together, fireworks, vertex, "
+                                                "bedrock-nova, trl, axolotl, llamafactory, mistral, or a target "
+                                                "TOML: a trainer's default --max-length (trl: 1024).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout (one object per file).")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Scan again instead of reusing the saved profile of an unchanged file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
 ) -> None:
     """Token counts, context overflow, epochs and estimated cost per file and in total."""
     import orjson
     from rich.console import Console
-    from rich.table import Table
 
     from dataprep.io.reader import expand_inputs
     from dataprep.scan import scan
+    from dataprep.tables import fit_table
     from dataprep.tokens.analyze import analyze
     from dataprep.tokens.estimate import render_histogram
     from dataprep.tokens.exact import ExactCountError, exact_counter
     from dataprep.tokens.models import UnknownModelError, get_model
     from dataprep.tokens.vocab import VocabularyError
+    from dataprep.usable import unusable_reason
 
+    spec = _target_spec(target)
+    if spec and max_length is None:
+        from dataprep.targets import load_target
+
+        max_length = load_target(spec).max_length  # the trainer's own cut (TRL: 1024), silently applied
+    if spec and model is None:
+        from dataprep.targets import load_target
+
+        model = next(iter(load_target(spec).models), None)  # a model the target trains (None: the default)
     files, errors = expand_inputs(paths)
     for e in errors:
         _err(f"error: {e}")
@@ -334,8 +412,9 @@ def tokens(
         for f in files:
             prof = scan(f, jobs=jobs, cache=not no_cache, progress=not quiet, model=model, tokenizer=tokenizer,
                         sketch=False, text=False)  # tokens read neither: skip their cost
-            if not prof.readable:
-                _err(f"error: {prof.findings[0].message}")
+            why = unusable_reason(prof)
+            if why is not None:  # no example: say what to do, never "0 examples, $0.00" and exit 0
+                _err(f"error: {why}" if not prof.readable else f"error: {f}: {why}")
                 errors.append(f)
                 continue
             reports.append(analyze(prof, model=model, epochs=epochs, budget=budget, gpu_price=gpu_price,
@@ -346,26 +425,31 @@ def tokens(
     if as_json:
         sys.stdout.write(orjson.dumps(stamped({"version": 1, "files": [r.to_dict() for r in reports]}),
                                       option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif not reports:
+        pass  # every file was refused above, each with what to do: an empty table says nothing
     else:
         con = Console()
-        t = Table(title="Tokens and estimated cost (an estimate: prices from rules/models.toml)")
-        for col in ("file", "examples", "total tokens", "trainable", "max/example", "over limit", "epochs",
-                    "billed x epochs", "est. USD"):
-            t.add_column(col, justify="left" if col == "file" else "right")
-        tot = [0, 0, 0, 0, 0.0]
+        cols = [("file", "left")] + [(c, "right") for c in ("examples", "total tokens", "trainable", "max/example",
+                                                            "over limit", "epochs", "billed x epochs", "est. USD")]
+        rows = []
+        tot = [0, 0, 0, 0.0]
         for r in reports:
             e = r.estimate
             cost = "n/a" if e.estimated_cost_usd is None else f"{e.estimated_cost_usd:,.2f}"
-            t.add_row(r.path, f"{e.examples:,}", f"{e.total_tokens:,}", f"{e.trainable_tokens or 0:,}",
-                      f"{e.max_example_tokens:,}", f"{len(e.over_limit):,}", str(e.epochs), f"{e.charged_tokens:,}", cost)
+            rows.append([r.path, f"{e.examples:,}", f"{e.total_tokens:,}", f"{e.trainable_tokens or 0:,}",
+                         f"{e.max_example_tokens:,}", f"{len(e.over_limit):,}", str(e.epochs),
+                         f"{e.charged_tokens:,}", cost])
             tot[0] += e.examples
             tot[1] += e.total_tokens
             tot[2] += e.charged_tokens
-            tot[3] += len(e.over_limit)
-            tot[4] += e.estimated_cost_usd or 0.0
+            tot[3] += e.estimated_cost_usd or 0.0
         if len(reports) > 1:
-            t.add_row("total", f"{tot[0]:,}", f"{tot[1]:,}", "", "", f"{tot[3]:,}", "", f"{tot[2]:,}", f"{tot[4]:,.2f}")
-        con.print(t)
+            over = sum(len(r.estimate.over_limit) for r in reports)
+            priced = all(r.estimate.estimated_cost_usd is not None for r in reports)  # else a sum would lie
+            rows.append(["total", f"{tot[0]:,}", f"{tot[1]:,}", "", "", f"{over:,}", "", f"{tot[2]:,}",
+                         f"{tot[3]:,.2f}" if priced else "n/a"])
+        con.print(fit_table(cols, rows, con.width,
+                            title="Tokens and estimated cost (an estimate: prices from rules/models.toml)"))
         for r in reports:
             e = r.estimate
             con.print(f"[bold]{r.path}[/bold] on {e.model} (context {e.context_limit:,} tokens per example)")
@@ -376,7 +460,7 @@ def tokens(
             for w in e.warnings:
                 con.print(f"[yellow]note:[/yellow] {w}")
             for f in r.findings[:10]:
-                con.print(f"  {f.rule} line {f.line}: {f.message}")
+                con.print(f"  {f.rule} {f'line {f.line}' if f.line else 'file'}: {f.message}", markup=False)
             if len(r.findings) > 10:
                 con.print(f"  ... and {len(r.findings) - 10} more")
     if errors:
@@ -441,60 +525,34 @@ class StratifyBy(str, Enum):
     none = "none"
 
 
+def _job_failed(e) -> NoReturn:
+    """A library job's JobError, as every command reports a usage error: `error: ...`, exit 2."""
+    _err(f"error: {e}")
+    raise typer.Exit(e.exit_code) from None
+
+
 def _dedup_options(compare, threshold, num_perm, ngram, char_shingles):
     """ScanOptions for dedup/split; None leaves MinHashConfig's default."""
-    from dataprep.dedup import MinHashConfig
-    from dataprep.scan import ScanOptions
+    from dataprep.dedup.job import dedup_options
+    from dataprep.jobs import JobError
 
-    kw = {"mode": "char" if char_shingles else "word"}
-    for k, v in (("threshold", threshold), ("num_perm", num_perm), ("ngram", ngram)):
-        if v is not None:
-            kw[k] = v
     try:
-        # The sketch is all dedup and split read: no text features, no DP3xx findings, and no
-        # token counts unless a keep policy weighs them (the caller turns tokens back on).
-        return ScanOptions(compare=compare.value, minhash=MinHashConfig(**kw), text=False, content=False, tokens=False)
-    except ValueError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
+        return dedup_options(compare.value, threshold, num_perm, ngram, char_shingles)
+    except JobError as e:
+        _job_failed(e)
 
 
 def _dedup_scan(path: str, options, jobs, no_cache: bool, quiet: bool, tmpdir: str, engine=None):
-    """Scan one input for dedup/split; stdin is spooled to a file first (lines are read back).
+    """Scan one input for dedup/split (stdin spooled first); exit 2 for unreadable input and for a
+    whole-file JSON array."""
+    from dataprep.dedup.job import scan_input
+    from dataprep.jobs import JobError
 
-    Exits 2 for unreadable input and for a whole-file JSON array.
-    """
-    import os
-    import shutil
-
-    from dataprep.scan import scan
-
-    if engine is not None:  # --engine ray: the signatures stay in the cluster for the banding
-        def scan(p, **kw):
-            return engine.scan(p, signatures="cluster", **kw)
-    if path == "-":
-        spool = os.path.join(tmpdir, "stdin.jsonl")
-        with open(spool, "wb") as f:
-            shutil.copyfileobj(sys.stdin.buffer, f)
-        prof = scan(spool, jobs=jobs, options=options, cache=False, progress=not quiet)
-    else:
-        prof = scan(path, jobs=jobs, options=options, cache=not no_cache, progress=not quiet)
-    if not prof.readable:
-        _err(f"error: {prof.findings[0].message}")
-        raise typer.Exit(2)
-    if prof.rows.height == 0 and prof.findings and prof.findings[0].rule == "DP103":
-        _err(f"error: {prof.findings[0].message}")
-        raise typer.Exit(2)
-    return prof
-
-
-def _write_open(path: str, what: str):
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "wb")
-    except OSError as e:
-        _err(f"error: cannot write {what} {path}: {e.strerror or e}")
-        raise typer.Exit(2) from None
+        return scan_input(path, options, tmpdir=tmpdir, jobs=jobs, cache=not no_cache, progress=not quiet,
+                          engine=engine)
+    except JobError as e:
+        _job_failed(e)
 
 
 @app.command()
@@ -505,8 +563,10 @@ def dedup(
                                                          "from PATH (DP502): exact, near and word n-gram matches.")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Write the kept examples here (byte-identical lines; "
                                                "lines that are not examples are not written).")] = None,
+    removed: Annotated[str | None, typer.Option("--removed", help="Write the lines removed as duplicates here "
+                                                   "(byte-identical): every example is in --out or here.")] = None,
     clusters: Annotated[str | None, typer.Option("--clusters", help="Write one JSON line per cluster of 2+ lines.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's dedup JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     keep: Annotated[KeepPolicy, typer.Option("--keep", help="Which line of a cluster is kept.")] = KeepPolicy.first,
     compare: Annotated[CompareMode, typer.Option("--compare", help="What is compared.")] = CompareMode.conversation,
     threshold: Annotated[float | None, typer.Option("--threshold", help="Estimated Jaccard for near duplicates "
@@ -526,11 +586,11 @@ def dedup(
     index_add: Annotated[bool, typer.Option("--index-add", help="Then add PATH's kept examples to the index (exact copies already there are skipped).")] = False,
     redis: Annotated[str | None, typer.Option("--redis", help="HOST:PORT of a Redis-backed index (datasketch "
                                                  "MinHashLSH), instead of or besides --index.")] = None,
-    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f")] = OutputFormat.text,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="How findings are printed: text for people; json, github (annotations), junit, sarif (code scanning) or markdown for tools.")] = OutputFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that exits 1: error or warning.")] = "error",
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Scan again instead of reusing the saved profile of an unchanged file.")] = False,
     engine: Annotated[EngineName, typer.Option("--engine", help="local (this machine's cores) or ray (a Ray "
                                                  "cluster; needs the ray extra).")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: join this cluster "
@@ -542,115 +602,45 @@ def dedup(
     Exit 0 when nothing at or above --fail-on (duplicates are warnings, leakage DP502 is an error),
     1 otherwise, 2 usage error or unreadable input.
     """
-    import tempfile
-
-    import numpy as np
     import orjson
     from rich.console import Console
 
-    from dataprep.dedup.analyze import route_lines, summary_renderables
-    from dataprep.dedup.index import IndexUnusable, LocalIndex, RedisIndex
+    from dataprep.dedup.job import FAIL_ON
+    from dataprep.dedup.job import dedup as run_dedup
     from dataprep.gate.formats import render
-    from dataprep.validate import FileReport, ValidationResult
+    from dataprep.jobs import JobError
 
-    if fail_on not in ("error", "warning"):
-        _err("error: --fail-on takes error or warning")
-        raise typer.Exit(2)
     path, extra = paths[0], paths[1:]
-    if extra and not against:
+    if extra and not against and fail_on in FAIL_ON:  # (a bad --fail-on is reported first, by the job)
         _err("error: dedup takes one PATH (give held-out files with --against)")
         raise typer.Exit(2)
-    against_paths = list(against or []) + extra
-    if "-" in against_paths:
-        _err("error: only PATH may be - (stdin)")
-        raise typer.Exit(2)
-    if index_add and index is None and redis is None:
-        _err("error: --index-add needs --index DIR or --redis HOST:PORT")
-        raise typer.Exit(2)
-    options = _dedup_options(compare, threshold, num_perm, ngram, char_shingles)
-    if keep.value != "first":  # longest / most-trainable-tokens weigh token counts
-        import dataclasses
-
-        options = dataclasses.replace(options, tokens=True)
-    indexes = []
     try:
-        if index is not None:
-            indexes.append(LocalIndex(index))
-            if msg := indexes[-1].compatible(options.minhash, options.compare):
-                raise IndexUnusable(msg)
-        if redis is not None:
-            indexes.append(RedisIndex(redis, options.minhash, options.compare))
-    except IndexUnusable as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
-
-    eng = _open_engine(engine, ray_address, jobs)
-    with eng, tempfile.TemporaryDirectory(prefix="dataprep-dedup-") as tmp:
-        prof = _dedup_scan(path, options, jobs, no_cache, quiet, tmp, eng)
-        others = [_dedup_scan(p, options, jobs, no_cache, quiet, tmp, eng) for p in against_paths]
-        try:
-            report = eng.analyze(prof, keep=keep.value, against=others, conflicts=not no_conflicts,
-                             leak_ngram=leak_ngram, leak_min_share=leak_min_share, indexes=indexes)
-        except (ValueError, OSError) as e:
-            _err(f"error: {e}")
-            raise typer.Exit(2) from None
-        if path == "-":  # name stdin as the user did, not by its spool file
-            report.path = "-"
-            for f in report.findings:
-                f.path = "-" if f.path == prof.path else f.path
-        if out is not None:
-            dest = np.full(prof.rows.height, -1, dtype=np.int64)
-            dest[report.kept_lines - 1] = 0
-            with _write_open(out, "--out") as fh:
-                route_lines(prof, dest, [fh])
-        if clusters is not None:
-            with _write_open(clusters, "--clusters") as fh:
-                for c in report.clusters():
-                    fh.write(orjson.dumps(c) + b"\n")
-        added = []
-        if index_add:
-            from dataprep.dedup.leakage import L_EXACT
-
-            in_index = set()
-            for lk in report.leaks:
-                if lk.index is not None:
-                    in_index.update(lk.lines[lk.kind == L_EXACT].tolist())
-            rows = np.array([ln - 1 for ln in report.kept_lines.tolist() if ln not in in_index], dtype=np.int64)
-            try:
-                for idx in indexes:
-                    added.append((idx.name, idx.add(prof, rows, source=path)))
-            except (IndexUnusable, OSError) as e:
-                _err(f"error: cannot add to the index: {e}")
-                raise typer.Exit(2) from None
-
-    by_path: dict[str, list] = {}
-    for f in report.findings:
-        by_path.setdefault(f.path, []).append(f)
-    files = [FileReport(report.path, prof.format, report.examples, prof.state.valid, report.lines_total,
-                        by_path.get(report.path, []))]
-    for o, p in zip(others, against_paths):
-        files.append(FileReport(p, o.format, int(o.rows["is_example"].sum()) if o.rows.height else 0, o.state.valid,
-                                o.rows.height, by_path.get(o.path, [])))
-    result = ValidationResult(files)
+        res = run_dedup(path, out=out, removed=removed, clusters=clusters, against=list(against or []) + extra,
+                        keep=keep.value, compare=compare.value, threshold=threshold, num_perm=num_perm, ngram=ngram,
+                        char_shingles=char_shingles, leak_ngram=leak_ngram, leak_min_share=leak_min_share,
+                        conflicts=not no_conflicts, index=index, index_add=index_add, redis=redis, fail_on=fail_on,
+                        jobs=jobs, engine=EngineName(engine).value, ray_address=ray_address, cache=not no_cache,
+                        progress=not quiet)
+    except JobError as e:
+        _job_failed(e)
     if as_json:
-        text = orjson.dumps(stamped(report.to_dict()), option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = orjson.dumps(res.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
     elif output_format is OutputFormat.json:
-        text = orjson.dumps(stamped(result.to_dict() | {"dedup": report.to_dict()}), option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = orjson.dumps(stamped(res.files.to_dict() | {"dedup": res.report.to_dict()}),
+                            option=orjson.OPT_INDENT_2).decode() + "\n"
     else:
-        text = render(output_format.value, result)
+        text = render(output_format.value, res.files)
     human = output is None and not as_json and output_format is OutputFormat.text
     if human or not quiet:
         con = Console(stderr=not human, highlight=False, soft_wrap=True)
-        for r in summary_renderables(report):
+        for r in res.renderables():
             con.print(r)
-        for name, n in added:
-            con.print(f"added {n:,} example(s) to index {name}")
     if human:
         sys.stdout.write(text)
     else:
-        s = result.summary()
+        s = res.files.summary()
         _emit(text, output, f"{s['errors']} error(s), {s['warnings']} warning(s): {s['verdict'].upper()}", True)
-    raise typer.Exit(1 if any(f.severity.rank >= Severity(fail_on).rank for f in report.findings) else 0)
+    raise typer.Exit(res.exit_code)
 
 
 @app.command()
@@ -667,12 +657,12 @@ def split(
     compare: Annotated[CompareMode, typer.Option("--compare", help="What duplicate clusters compare.")] = CompareMode.conversation,
     threshold: Annotated[float | None, typer.Option("--threshold", help="Near-duplicate estimated Jaccard "
                                                        "(default 0.8).")] = None,
-    num_perm: Annotated[int | None, typer.Option("--num-perm", min=1)] = None,
-    ngram: Annotated[int | None, typer.Option("--ngram", min=1)] = None,
-    char_shingles: Annotated[bool, typer.Option("--char-shingles")] = False,
+    num_perm: Annotated[int | None, typer.Option("--num-perm", min=1, help="MinHash permutations (default 128; more: slower, more exact).")] = None,
+    ngram: Annotated[int | None, typer.Option("--ngram", min=1, help="Words per shingle (default 5).")] = None,
+    char_shingles: Annotated[bool, typer.Option("--char-shingles", help="Shingle characters, not words (text without spaces: Chinese, Japanese, Thai).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the split manifest as JSON on stdout.")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Scan again instead of reusing the saved profile of an unchanged file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
     """Deterministic train/val/test files; no exact or near-duplicate cluster straddles two splits.
@@ -722,15 +712,6 @@ def split(
         con.print(f"manifest: {paths['manifest']}")
 
 
-class GateFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-    junit = "junit"
-    sarif = "sarif"
-    markdown = "markdown"
-
-
 def _step_summary(markdown: str) -> None:
     """Append to $GITHUB_STEP_SUMMARY when GitHub Actions provides one."""
     import os
@@ -747,12 +728,12 @@ def _step_summary(markdown: str) -> None:
 
 @app.command()
 def gate(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.")],
+    paths: Annotated[list[str], typer.Argument(help=f"Files, directories, globs, or - for stdin. {DIRECTORY_RULE}")],
     rules_preset: Annotated[str, typer.Option("--rules", "-r", help="A built-in preset (openai, style, task, "
                                               "domain, strict) or a preset TOML file.")] = "openai",
     fail_on: Annotated[str, typer.Option("--fail-on", help="error: only a fail verdict exits 1; warning: "
                                          "a warn verdict exits 1 too.")] = "error",
-    output_format: Annotated[GateFormat, typer.Option("--output-format", "-f")] = GateFormat.text,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="How findings are printed: text for people; json, github (annotations), junit, sarif (code scanning) or markdown for tools.")] = OutputFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here; summary to stderr.")] = None,
     against: Annotated[list[str] | None, typer.Option("--against", help="Validation/test files checked for "
                                                          "leakage from the gated file (DP502).")] = None,
@@ -760,6 +741,11 @@ def gate(
                                                         "per file (counts stay exact).")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the cached Profile.")] = False,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Judge by the rules of where the data "
+                                                "will train: openai, azure, together, fireworks, vertex, "
+                                                "bedrock-nova, trl, axolotl, llamafactory, mistral, or a target "
+                                                "TOML (default: dataprep.toml / [tool.dataprep] target, else the "
+                                                "preset's).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")] = False,
 ) -> None:
     """Verdict pass / warn / fail against a rules preset: exit 0 pass or warn, 1 fail (or warn with
@@ -769,27 +755,27 @@ def gate(
     preset's thresholds on one scan per file; each failed threshold is shown with its measured value
     and limit. With $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it.
     """
-    from dataprep.gate.formats import render
     from dataprep.gate.presets import PresetError
-    from dataprep.gate.verdict import render_gate_text, run_gate
+    from dataprep.gate.verdict import run_gate
+    from dataprep.output import render
 
     if fail_on not in ("error", "warning"):
         _err("error: --fail-on takes error or warning")
         raise typer.Exit(2)
     try:
-        result = run_gate(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet, against=against)
+        result = run_gate(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet, against=against,
+                          target=_target_spec(target))
     except PresetError as e:
         _err(f"error: preset {e}")
         raise typer.Exit(2) from None
     shown = result.capped(max_findings) if max_findings else result
     fmt = output_format.value
-    text = render(fmt, shown)
-    if fmt == "text":
-        text += render_gate_text(shown)
+    text = render(fmt, shown)  # text: the findings, then the verdict against the preset
     s = result.summary()
     code = result.exit_code(fail_on)
     failed = "".join(f"; {f.path}: the {name} analysis failed" for f in result.files for name in f.failed)
-    summary = (f"gate {s['verdict'].upper()} (preset {s['preset']}): {s['errors']} error(s), {s['warnings']} warning(s), "
+    on = f", target {s['target']}" if s.get("target") else ""
+    summary = (f"gate {s['verdict'].upper()} (preset {s['preset']}{on}): {s['errors']} error(s), {s['warnings']} warning(s), "
                f"{s['infos']} info(s), {s['thresholds_failed']} threshold(s) failed{failed}; exit {code}")
     _step_summary(text if fmt == "markdown" else render("markdown", shown, title="dataprep gate"))
     _emit(text, output, summary, quiet)
@@ -839,11 +825,14 @@ def tui(
 
 @app.command()
 def audit(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories (every *.jsonl / *.json inside) and globs.")],
+    paths: Annotated[list[str], typer.Argument(help=f"Files, directories and globs. {DIRECTORY_RULE}")],
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the audit JSON here (docs/audit-json.md); "
                                                      "- for stdout.")] = None,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown report here.")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="text: the terminal report; "
+                                                        "another format goes to stdout and the terminal report to "
+                                                        "stderr.")] = OutputFormat.text,
     rules_preset: Annotated[str, typer.Option("--rules", "-r", help="Preset for severities and thresholds "
                                               "(openai, style, task, domain, strict or a TOML file).")] = "openai",
     fail_on: Annotated[str, typer.Option("--fail-on", help="error or warning: the verdict that exits 1; never: "
@@ -856,6 +845,11 @@ def audit(
                                                  "cluster; needs the ray extra).")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: join this cluster "
                                                        "(ray://HOST:10001, HOST:6379, auto); default: a local Ray instance.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Judge by the rules of where the data "
+                                                "will train: openai, azure, together, fireworks, vertex, "
+                                                "bedrock-nova, trl, axolotl, llamafactory, mistral, or a target "
+                                                "TOML (default: dataprep.toml / [tool.dataprep] target, else the "
+                                                "preset's).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal report or progress; reports only.")] = False,
 ) -> None:
     """Everything for many files: validation, tokens and cost, duplicates, diversity, tier verdict.
@@ -864,31 +858,44 @@ def audit(
     an unreadable or empty file is a row with its finding. Exit 0 all pass/warn, 1 a file fails,
     2 a file could not be read at all (the reports are still written) or a usage error.
     """
-    import orjson
-
     from dataprep.audit import renderables
     from dataprep.gate.presets import PresetError
+    from dataprep.output import render
 
     if fail_on not in ("error", "warning", "never"):
         _err("error: --fail-on takes error, warning or never")
         raise typer.Exit(2)
+    json_to_stdout = json_out is not None and str(json_out) == "-"
+    if json_to_stdout and output_format is not OutputFormat.text:
+        _err(f"error: --json - and --output-format {output_format.value} both write to stdout; "
+             "give one, or --json FILE")
+        raise typer.Exit(2)
+    spec = _target_spec(target)
     try:
+        from dataprep.gate.presets import load_preset
+        from dataprep.gate.verdict import with_target
+
+        preset = with_target(load_preset(rules_preset), spec)  # the Preset carries the target to every worker
         with _open_engine(engine, ray_address, jobs) as eng:
-            result = eng.audit(paths, rules_preset, jobs=jobs, cache=not no_cache, progress=not quiet)
+            result = eng.audit(paths, preset, jobs=jobs, cache=not no_cache, progress=not quiet)
     except PresetError as e:
         _err(f"error: preset {e}")
         raise typer.Exit(2) from None
-    to_stdout = json_out is not None and str(json_out) == "-"
+    to_stdout = json_to_stdout or output_format is not OutputFormat.text
     written = []
     try:
         if json_out is not None:
-            data = orjson.dumps(stamped(result.to_dict()), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode() + "\n"
-            if to_stdout:
-                sys.stdout.write(data)
+            from dataprep.output.json import render_bytes
+
+            data = render_bytes(result)
+            if json_to_stdout:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
             else:
                 json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(data, encoding="utf-8")
+                json_out.write_bytes(data)
                 written.append(json_out)
+            del data
         if html is not None:
             from dataprep.report.html import write_html
 
@@ -897,6 +904,8 @@ def audit(
             from dataprep.report.markdown import write_markdown
 
             written.append(write_markdown(result, markdown))
+        if output_format is not OutputFormat.text:
+            sys.stdout.write(render(output_format.value, result, title="dataprep audit"))
     except OSError as e:
         _err(f"error: cannot write {e.filename}: {e.strerror or e}")
         raise typer.Exit(2) from None
@@ -915,13 +924,13 @@ def audit(
 def diversity(
     path: Annotated[str, typer.Argument(help="A chat JSONL file (or - for stdin).")],
     compare: Annotated[str | None, typer.Option("--compare", help="A second file shown side by side.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="DESIGN.md's diversity JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     language_sample: Annotated[int, typer.Option("--language-sample", min=1, help="Examples in the language sample.")] = 2000,
     full_language: Annotated[bool, typer.Option("--full-language", help="Detect the language of every example.")] = False,
     expected: Annotated[str | None, typer.Option("--expected-languages", help="Comma list, e.g. en,de (DP602).")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Scan again instead of reusing the saved profile of an unchanged file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
 ) -> None:
     """Lexical diversity, openings, structure and language mix (the language part is a sample).
 
@@ -959,7 +968,7 @@ def diversity(
     else:
         render_terminal(results[0].report)
         for f in results[0].findings[:15]:
-            typer.echo(f"  {f.rule} {f.name} line {f.line}: {f.message}")
+            typer.echo(f"  {f.rule} {f.name} {f'line {f.line}' if f.line else 'file'}: {f.message}")
         if len(results[0].findings) > 15:
             typer.echo(f"  ... and {len(results[0].findings) - 15} more findings")
     failed = [(r.path, part, why) for r in results for part, why in r.failed.items()]
@@ -982,35 +991,33 @@ def train(
     output: Annotated[str | None, typer.Option("--output", "-o", help="Run directory.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Hyperparameters TOML.")] = None,
     method: Annotated[str | None, typer.Option("--method", help="lora, qlora or full (trl).")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
-    learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs (default: the config's or the backend's).")] = None,
+    learning_rate: Annotated[float | None, typer.Option("--learning-rate", help="Learning rate (default: the config's or the backend's).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible API base URL.")] = None,
-    azure_endpoint: Annotated[str | None, typer.Option("--azure-endpoint")] = None,
+    azure_endpoint: Annotated[str | None, typer.Option("--azure-endpoint", help="Azure OpenAI endpoint (https://NAME.openai.azure.com): trains on Azure through the openai backend.")] = None,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Env var holding the API key.")] = None,
     general_eval: Annotated[str | None, typer.Option("--general-eval", help="Held-out general set (forgetting check).")] = None,
     no_follow: Annotated[bool, typer.Option("--no-follow", help="Hosted: create the job and return.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be launched; launch nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run, the files it would write and the estimate; launch and write nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Train even if the gate fails (recorded in the run card).")] = False,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the trainer: same seed, same run.")] = 0,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")] = None,
+    data_target: Annotated[str | None, typer.Option("--target", "-t", help="The gate judges by this training "
+                                                     "target's rules (trl, together, azure, ... or a target TOML; "
+                                                     "default: the project config's, else the preset's).")] = None,
 ) -> None:
     """Gate the data, then launch a fine-tuning run (exit 1 when the gate fails, unless --force)."""
-    from dataprep.gate.presets import PresetError
-    from dataprep.gate.verdict import run_gate
+    from dataprep.jobs import JobError
     from dataprep.train import api as tr
-    from dataprep.train.config import ConfigError, TrainConfig
+    from dataprep.train.job import load_config
+    from dataprep.train.job import train as run_train
 
-    overrides = dict(backend=backend, model=model, output_dir=output, method=method, epochs=epochs,
-                     learning_rate=learning_rate, openai_base_url=base_url, azure_endpoint=azure_endpoint,
-                     openai_api_key_env=api_key_env, general_eval=general_eval, seed=seed)
-    if backend == "together":  # --base-url and --api-key-env name Together's endpoint and key variable
-        overrides.update(openai_base_url=None, openai_api_key_env=None, together_base_url=base_url,
-                         together_api_key_env=api_key_env)
     try:
-        cfg = TrainConfig.load(config, **overrides)
-    except (ConfigError, OSError) as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
+        cfg = load_config(config, backend=backend, model=model, output_dir=output, method=method, epochs=epochs,
+                          learning_rate=learning_rate, base_url=base_url, azure_endpoint=azure_endpoint,
+                          api_key_env=api_key_env, general_eval=general_eval, seed=seed)
+    except JobError as e:
+        _job_failed(e)
     if target in ("status", "cancel", "list"):
         try:
             if target == "list":
@@ -1027,57 +1034,16 @@ def train(
             _err(f"error: {e}")
             raise typer.Exit(2) from None
         return
-    try:
-        gate_result = run_gate([target] + ([val] if val else []), rules, jobs=jobs)
-    except PresetError as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
-    verdict = gate_result.verdict
-    _err(f"gate ({rules}): {verdict}")
-    if gate_result.unreadable:
-        _err("error: input cannot be read; nothing launched")
-        raise typer.Exit(2)
-    if verdict == "fail" and not force:
-        for f in [f for f in gate_result.findings if f.severity is Severity.ERROR][:10]:
-            _err(f"  {f.rule} line {f.line}: {f.message}")
-        _err("the gate failed: nothing was uploaded or loaded (use --force to train anyway; it is recorded)")
-        raise typer.Exit(1)
-    train_path, val_path = target, val
-    if dry_run:  # the estimate a user weighs before launching (an estimate: prices from rules/models.toml)
-        from dataprep.scan import scan
-        from dataprep.tokens.analyze import analyze as token_analysis
-        from dataprep.tokens.models import UnknownModelError
-
-        try:
-            est = token_analysis(scan(target, jobs=jobs, sketch=False, text=False), model=cfg.model).estimate
-        except UnknownModelError:
-            est = token_analysis(scan(target, jobs=jobs, sketch=False, text=False)).estimate
-        cost = "n/a" if est.estimated_cost_usd is None else f"~${est.estimated_cost_usd:,.2f}"
-        _err(f"estimate ({est.model}): {est.examples:,} examples, {est.total_tokens:,} tokens "
-             f"({est.trainable_tokens or 0:,} trainable), {est.epochs} epochs, {est.charged_tokens:,} billed "
-             f"tokens, cost {cost}" + (f", {est.gpu_hours:,.2f} GPU-hours" if est.gpu_hours else ""))
-    if val_path is None and not dry_run:
-        from dataprep.dedup.splitting import split as make_split
-        from dataprep.dedup.splitting import write_split
-        from dataprep.scan import scan
-
-        run_dir = Path(cfg.output_dir)
-        prof = scan(target, jobs=jobs)
-        res = make_split(prof, {"train": 1 - val_fraction, "val": val_fraction, "test": 0.0}, seed=seed)
-        paths = write_split(prof, res, run_dir / "data")
-        train_path, val_path = paths["train"], paths["val"]
-        _err(f"cluster-aware split: {train_path}, {val_path} (near duplicates never straddle)")
-    try:
-        result = tr.launch(train_path, cfg, val_path=val_path, gate_verdict=verdict, force=force, dry_run=dry_run,
-                           follow=not no_follow)
-    except tr.GateRefused as e:
-        _err(f"error: {e}")
-        raise typer.Exit(1) from None
-    except (ConfigError, ValueError, RuntimeError, OSError) as e:
-        _err(f"error: {e}")
-        raise typer.Exit(2) from None
-    typer.echo(result.describe())
-    raise typer.Exit(result.exit_code)
+    try:  # progress lines (gate verdict, estimate, split) and a hosted job's events go to stderr as they happen
+        res = run_train(target, config=cfg, rules=rules, target=_target_spec(data_target), val=val,
+                        val_fraction=val_fraction, dry_run=dry_run,
+                        force=force, follow=not no_follow, jobs=jobs, on_message=_err,
+                        on_event=tr.event_printer(cfg.backend))
+    except JobError as e:
+        _job_failed(e)
+    if res.run is not None:
+        typer.echo(res.describe())
+    raise typer.Exit(res.exit_code)
 
 
 class EngineName(str, Enum):

@@ -1,13 +1,16 @@
 """One streaming pass over a file, on all cores, that builds the Profile every analysis reads.
 
-Plain files are cut into byte-range shards at line boundaries and each process reads its own
-range: spawned workers and the parent itself take the next free shard from a shared counter
-(see ``_scan_parallel``); compressed input is read by the parent in blocks handed to the workers.
-Per line a worker parses once, runs every line rule and counts tokens; when the options ask for
+``scan()`` is the one driver: it spools stdin, uses the cache (an entry whose parts cover the
+request, else one rescan with the union of both), sniffs the format, spots a whole-file JSON
+array, cuts the file (``plan_ranges``), merges the shards in line order and saves the Profile.
+An executor only runs the shards: ``LocalExecutor`` (this machine: plain files as byte ranges
+that spawned workers and the parent take from a shared counter, see ``_scan_parallel``;
+compressed input in blocks the parent hands to a pool) or the Ray engine's ``RayExecutor``.
+Per line a shard parses once, runs every line rule and counts tokens; when the options ask for
 them (``sketch``, ``text``) the same pass also extracts the MinHash signature and exact key
 (dedup) and the text features (diversity). Commands ask only for the parts they read: those two
-cost more per line than parsing, validating and counting tokens together. Nothing parses the file
-twice.
+cost more per line than parsing, validating and counting tokens together, and ``validate``
+asks for none. Nothing parses the file twice.
 """
 
 from __future__ import annotations
@@ -19,25 +22,28 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from typing import BinaryIO, Protocol
 
 import numpy as np
 import polars as pl
 import xxhash
 
 from dataprep.checks import formats as F
+from dataprep.checks.arrays import json_array_report, looks_like_array
+from dataprep.checks.lines import LineOutcome, check_line
 from dataprep.checks.parse import NOTHING
+from dataprep.checks.state import FileReport, FileState, file_level_findings, unreadable_report
 from dataprep.dedup.minhash import MinHashConfig, sketch
-from dataprep.dedup.text import content_text
 from dataprep.diversity.features import TextFeatures, merge_text_features, text_features
 from dataprep.diversity.structure import system_prompt_hash
 from dataprep.io.reader import BOM, InputError, iter_lines, open_binary
 from dataprep.mask import redact
 from dataprep.schema.findings import Finding, Severity
+from dataprep.text import texts_of as _texts_of  # the one definition of an example's text
 from dataprep.tokens.count import COUNT_FIELDS, TokenCounter
-from dataprep.validate import FileReport, FileState, LineOutcome, check_line, file_level_findings, validate_file
 
 SHARD_BYTES = 16 * 2**20  # the largest shard; files up to this size are scanned in-process
 # The smallest shard of a parallel scan (see parallel_ranges): ~0.1 s of work, so the per-shard
@@ -46,7 +52,6 @@ MIN_SHARD_BYTES = 2**20
 COMPARE_MODES = ("conversation", "user", "assistant")
 # What a scan may leave out (ScanOptions booleans): a profile with a part covers a request without it.
 PARTS = ("content", "tokens", "sketch", "text")
-ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 TOKEN_COLUMNS = tuple(f"tokens_{f}" if f not in ("n_messages", "n_images") else f for f in COUNT_FIELDS)
 
 
@@ -98,6 +103,8 @@ class Profile:
     seconds: float = 0.0
     cached: bool = False
     readable: bool = True
+    shards: int = 0  # byte ranges or blocks the file was cut into (0: read from the cache, or no rows)
+    jobs: int = 0  # processes (or Ray CPUs) the scan ran on
 
     @property
     def examples(self) -> int:
@@ -112,7 +119,7 @@ class Profile:
     def report(self) -> FileReport:
         """The validation view of this profile (what `validate` prints)."""
         return FileReport(self.path, self.format, self.state.records, self.state.valid, self.state.lines,
-                          self.findings, self.readable)
+                          self.findings, self.readable, shards=self.shards, jobs=self.jobs)
 
     def example_rows(self) -> pl.DataFrame:
         """Rows that are examples of the file's own format and parsed (valid or not)."""
@@ -133,65 +140,6 @@ class Profile:
 
 # ---------------------------------------------------------------------------------------------
 # per-line extraction (runs in workers)
-
-def _texts_of(rec: dict, fmt: str):
-    """(user text, assistant text, system text, role pattern, per-role chars, tool calls, turns,
-    unreadable): a message content's text is ``dedup.text.content_text``'s (the one definition);
-    ``unreadable`` has bit 1 set when a user message's content has a shape it cannot read, 2 for an
-    assistant's, 4 for another role's (such text counts as "" here, and dedup compares nothing)."""
-    if fmt == F.OPENAI_DPO:
-        inp = rec.get("input")
-        msgs = list(inp.get("messages") or []) if isinstance(inp, dict) and isinstance(inp.get("messages"), list) else []
-        out = rec.get("preferred_output")
-        if isinstance(out, list):
-            msgs += out
-    else:
-        msgs = rec.get("messages")
-        if not isinstance(msgs, list):
-            msgs = []
-    user, assistant, system = [], [], []
-    letters = []
-    chars = [0, 0, 0, 0]  # system, user, assistant, tool
-    tool_calls = 0
-    turns = 0
-    bad = 0
-    # One branch per role gives its letter, text list and char slot (ROLE_LETTER spelled out:
-    # this runs for every message of every line).
-    for m in msgs:
-        if type(m) is not dict:
-            letters.append("?")
-            continue
-        role = m.get("role")
-        c = m.get("content")
-        if type(c) is not str:  # the common case stays inline; parts and odd shapes go to the one definition
-            c = content_text(c)
-            if c is None:
-                c = ""
-                bad |= 1 if role == "user" else (2 if role == "assistant" else 4)
-        if role == "user":
-            letters.append("u")
-            user.append(c)
-            chars[1] += len(c)
-            turns += 1
-        elif role == "assistant":
-            letters.append("a")
-            assistant.append(c)
-            chars[2] += len(c)
-            tc = m.get("tool_calls")
-            if type(tc) is list:
-                tool_calls += len(tc)
-        elif role == "system" or role == "developer":
-            letters.append("s" if role == "system" else "d")
-            system.append(c)
-            chars[0] += len(c)
-        elif role == "tool" or role == "function":
-            letters.append("t" if role == "tool" else "f")
-            chars[3] += len(c)
-        else:
-            letters.append("?")
-    return ("\n".join(user), "\n".join(assistant), "\n".join(system) if system else None, ",".join(letters),
-            chars, tool_calls, turns, bad)
-
 
 @dataclass
 class _Shard:
@@ -306,20 +254,21 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
             add_texts(empty)
             if want_sketch:
                 add_compare("")
-    cols = _columns(base, texts, tokens)
+    cols = _columns(base, texts, tokens if count is not None else None)
     sigs, exact = sketch(compare, opts.minhash) if want_sketch else (None, None)
     tf = text_features(users, assistants, line_offsets=example_offsets) if want_text else None
     return _Shard(len(base), cols, findings, state, sigs, exact, tf, systems)
 
 
-def _columns(base: list[tuple], texts: list[tuple], tokens: list[tuple]) -> dict:
+def _columns(base: list[tuple], texts: list[tuple], tokens: list[tuple] | None) -> dict:
     """Per-line tuples to columns: numpy arrays for numbers and flags (cheap to pickle back to
-    the parent and to turn into the DataFrame), lists for strings."""
+    the parent and to turn into the DataFrame), lists for strings. ``tokens`` None: no token
+    columns (the merge adds them as nulls; 88 bytes a line less to hold and pickle)."""
     names = ("line", "offset", "length", "format", "blank", "parsed", "valid", "errors", "warnings", "is_example",
              "roles", "turns", "tool_calls", "has_tools", "system_hash", "chars_system", "chars_user",
-             "chars_assistant", "chars_tool", "prompt_hash", *TOKEN_COLUMNS)
+             "chars_assistant", "chars_tool", "prompt_hash", *(TOKEN_COLUMNS if tokens is not None else ()))
     n = len(base)
-    transposed = [*zip(*base), *zip(*texts), *zip(*tokens)] if n else [() for _ in names]
+    transposed = [*zip(*base), *zip(*texts), *zip(*(tokens or ()))] if n else [() for _ in names]
     cols: dict = {}
     for name, values in zip(names, transposed):
         dt = _SCHEMA[name]
@@ -334,13 +283,15 @@ def _columns(base: list[tuple], texts: list[tuple], tokens: list[tuple]) -> dict
     return cols
 
 
-def _scan_range(path: str, start: int, end: int, expected: str, opts: ScanOptions) -> _Shard:
+def scan_range(path: str, start: int, end: int, expected: str, opts: ScanOptions) -> _Shard:
+    """One shard: the lines of ``path`` in bytes [start, end) (an executor's unit of work)."""
     with open(path, "rb") as f:
         f.seek(start)
         return _scan_lines(iter_lines(f, start_offset=start, end_offset=end), path, expected, opts)
 
 
-def _scan_block(data: bytes, base_offset: int, path: str, expected: str, opts: ScanOptions) -> _Shard:
+def scan_block(data: bytes, base_offset: int, path: str, expected: str, opts: ScanOptions) -> _Shard:
+    """One shard from bytes already read (compressed input, objects), ``base_offset`` into the file."""
     return _scan_lines(iter_lines(io.BytesIO(data), start_offset=base_offset), path, expected, opts)
 
 
@@ -416,8 +367,13 @@ def default_jobs() -> int:
 
 
 def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = None, cache: bool = True,
-         progress: bool = False, **option_kw) -> Profile:
+         progress: bool = False, executor: Executor | None = None, **option_kw) -> Profile:
     """Scan one file (path, ``-`` or .gz/.zst) into a Profile, using the cache when it is fresh.
+
+    The one scan driver: it spools stdin, consults and fills the cache, sniffs the format, spots
+    a whole-file JSON array, cuts the file (``plan_ranges``), merges the shards and saves the
+    Profile. ``executor`` only runs the shards: this machine's processes by default
+    (``LocalExecutor(jobs)``), or ``dataprep.engines.ray_engine.RayExecutor``.
 
     ``option_kw`` are ScanOptions fields (``model=``, ``compare=``...). Raises nothing for bad
     input: an unreadable file gives a Profile with one DP100 finding and ``readable=False``.
@@ -425,43 +381,219 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
     from dataprep import cache as profile_cache
 
     opts = options or ScanOptions(**option_kw)
-    jobs = jobs or default_jobs()
-    if path == "-":
+    ex = executor if executor is not None else LocalExecutor(jobs)
+    spooled = path == "-"
+    if spooled:
         # Analyses re-read a few lines by offset (language sample, DP503, --out), which a pipe
         # cannot do: stdin is saved to a temporary file, scanned like any file, removed at exit.
+        # Not cached: the next stdin is another temporary file, whose key nothing could ever hit.
         path = _spool_stdin()
     t0 = time.perf_counter()
     key = None
-    if cache and path != "-":
+    if cache and not spooled:
         key = profile_cache.key_for(path, opts)
         if key is not None:
             hit = profile_cache.load(key, path)
             if hit is not None:
                 if hit.options.covers(opts):
-                    return hit
+                    return ex.finish(hit)
                 # Parts are missing: rescan once with everything either scan wanted.
                 opts = opts.union(hit.options)
                 del hit
     try:
-        stream, size, plain = open_input(path)
+        src = ex.open(path)
     except InputError as e:
         return _unreadable(path, e.reason, opts)
-    with stream:
-        try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
-            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-            if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
-                rep = validate_file(path)  # a whole-file JSON array: validate says what it is, no rows
-                if rep.findings and rep.findings[0].rule == "DP103":
-                    return _from_report(path, rep, size, opts)
-            expected = sniff_format(head)
-            shards = _run(path, stream, plain, size, expected, opts, jobs, progress)
+    except (OSError, EOFError) as e:
+        return _unreadable(path, f"read failed: {e}", opts)
+    with src.stream as stream:
+        try:  # truncated or corrupt gzip/zstd raise these while reading
+            blocks_from = stream
+            if looks_like_array(src.head):
+                data = stream.read()
+                rep = json_array_report(path, data)  # a whole-file JSON array: no rows
+                if rep is not None:
+                    return _from_report(path, rep, src.size, opts)
+                blocks_from = io.BytesIO(data)  # not one JSON document: line by line after all
+            expected = sniff_format(src.head)
+            shard_bytes = ex.shard_bytes or SHARD_BYTES
+            bar = _Progress(src.size, enabled=progress)
+            try:
+                if src.next_line_start is not None and src.size:
+                    ranges = plan_ranges(src.size, ex.jobs, src.next_line_start, shard_bytes)
+                    shards = ex.run_ranges(path, ranges, expected, opts, bar)
+                else:
+                    shards = ex.run_blocks(path, _blocks(blocks_from, shard_bytes), expected, opts, bar)
+            finally:
+                bar.close()
         except (OSError, EOFError) as e:
             return _unreadable(path, f"read failed: {e}", opts)
-    prof = _merge(path, size, shards, expected, opts)
+    if not shards:  # an empty input: one empty shard, so the merge has its columns
+        shards = [scan_block(b"", 0, path, expected, opts)]
+    n_shards = len(shards)
+    prof = _merge(path, src.size, shards, expected, opts)
     prof.seconds = time.perf_counter() - t0
-    if key is not None:
+    prof.shards, prof.jobs = n_shards, ex.used
+    if key is not None and ex.caches:
         profile_cache.save(key, prof)
-    return prof
+    return ex.finish(prof)
+
+
+@dataclass
+class Source:
+    """An input opened for the driver (``Executor.open``): its first bytes and how to cut it.
+
+    ``next_line_start`` is set when the executor reads byte ranges of the input itself (plain
+    files, objects): it gives the offset after the first newline at or after a position. Without
+    it the driver reads ``stream`` in blocks and hands them over. The driver closes ``stream``.
+    """
+
+    stream: BinaryIO
+    size: int | None
+    head: bytes  # the first 64 KiB (decompressed), what the format is sniffed from
+    next_line_start: Callable[[int], int] | None = None
+
+
+class Executor(Protocol):
+    """What runs a scan's shards, and nothing else: ``scan()`` does the rest.
+
+    ``LocalExecutor`` (this machine's processes) and ``dataprep.engines.ray_engine.RayExecutor``.
+    A ``run_*`` call returns one ``_Shard`` per range or block, in file order.
+    """
+
+    jobs: int  # processes (or CPUs) the shards are spread over: decides the shard sizes
+    shard_bytes: int | None  # the largest shard; None: SHARD_BYTES
+    used: int  # processes the last run actually ran on (the Profile's ``jobs``)
+    caches: bool  # whether the merged Profile is whole (cacheable) before ``finish``
+
+    def open(self, path: str) -> Source: ...
+
+    def run_ranges(self, path: str, ranges: list[tuple[int, int]], expected: str, opts: ScanOptions,
+                   bar: _Progress) -> list[_Shard]: ...
+
+    def run_blocks(self, path: str, blocks: Iterator[tuple[bytes, int]], expected: str, opts: ScanOptions,
+                   bar: _Progress) -> list[_Shard]: ...
+
+    def finish(self, prof: Profile) -> Profile: ...
+
+
+class LocalExecutor:
+    """This machine's cores: byte ranges on ``jobs`` processes (spawned workers plus this one,
+    taking shards from a shared counter), blocks of compressed input on a pool of ``jobs``."""
+
+    shard_bytes = None
+    caches = True
+
+    def __init__(self, jobs: int | None = None):
+        self.jobs = jobs or default_jobs()
+        self.used = 0
+
+    def open(self, path: str) -> Source:
+        return open_source(path)
+
+    def run_ranges(self, path, ranges, expected, opts, bar) -> list[_Shard]:
+        if self.jobs == 1 or len(ranges) == 1:
+            self.used = 1
+            out = []
+            for s, e in ranges:
+                out.append(scan_range(path, s, e, expected, opts))
+                bar.advance(e - s, out[-1].lines)
+            return out
+        self.used = max(1, min(self.jobs - 1, len(ranges) - 1)) + 1  # the workers and this process
+        return _scan_parallel(path, ranges, expected, opts, self.jobs, bar)
+
+    def run_blocks(self, path, blocks, expected, opts, bar) -> list[_Shard]:
+        head_blocks = list(itertools.islice(blocks, 2))
+        blocks = itertools.chain(head_blocks, blocks)
+        out = []
+        if self.jobs == 1 or len(head_blocks) < 2:  # one block: spawning workers would only cost their start-up
+            self.used = 1
+            for data, off in blocks:
+                out.append(scan_block(data, off, path, expected, opts))
+                bar.advance(len(data), out[-1].lines)
+            return out
+        self.used = self.jobs
+        with _pool(self.jobs) as ex:
+            pending = []
+            for data, off in blocks:
+                pending.append((len(data), ex.submit(scan_block, data, off, path, expected, opts)))
+                if len(pending) >= self.jobs * 2:  # bounded read-ahead: memory stays ~2 blocks per core
+                    n, fut = pending.pop(0)
+                    out.append(fut.result())
+                    bar.advance(n, out[-1].lines)
+            for n, fut in pending:
+                out.append(fut.result())
+                bar.advance(n, out[-1].lines)
+        return out
+
+    def finish(self, prof: Profile) -> Profile:
+        return prof
+
+
+def open_source(path: str) -> Source:
+    """A local file (or the stdin spool) as a Source: plain files are cut into byte ranges,
+    compressed ones are read in blocks. Raises InputError for anything that cannot be read."""
+    stream, size, plain = open_input(path)
+    try:
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    except BaseException:
+        stream.close()
+        raise
+    nls = None
+    if plain:
+        def nls(pos: int) -> int:
+            stream.seek(pos)
+            stream.readline()  # finish the line that straddles the cut
+            return stream.tell()
+    return Source(stream, size, head, nls)
+
+
+def plan_ranges(size: int, jobs: int, next_line_start: Callable[[int], int],
+                shard_bytes: int | None = None) -> list[tuple[int, int]]:
+    """How every executor cuts a file of ``size`` bytes for ``jobs`` processes: shards of
+    ``shard_bytes`` (default SHARD_BYTES; one shard, scanned in-process, when the file is no
+    larger), and on several processes guided self-scheduling (``guided_ranges``)."""
+    shard_bytes = shard_bytes or SHARD_BYTES
+    ranges = cut_ranges(size, shard_bytes, next_line_start)
+    if jobs == 1 or len(ranges) == 1:
+        return ranges
+    return guided_ranges(size, jobs, next_line_start, shard_bytes)
+
+
+def guided_ranges(size: int, jobs: int, next_line_start: Callable[[int], int],
+                  shard_bytes: int | None = None) -> list[tuple[int, int]]:
+    """Byte ranges (at line starts) for a scan on ``jobs`` processes.
+
+    Guided self-scheduling: each shard is a 1/(2 jobs) share of what is left (between
+    MIN_SHARD_BYTES and ``shard_bytes``), so shards shrink towards the end of the file and the
+    processes, taking them in order, run out of work within one small shard of each other.
+    """
+    hi = shard_bytes or SHARD_BYTES
+    lo = min(MIN_SHARD_BYTES, hi)
+    cuts = [0]
+    pos = 0
+    while True:
+        nxt = pos + max(lo, min(hi, (size - pos) // (2 * jobs)))
+        if nxt >= size:
+            break
+        nxt = next_line_start(nxt)
+        if nxt >= size:
+            break
+        cuts.append(nxt)
+        pos = nxt
+    cuts.append(size)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def parallel_ranges(path: str, size: int, jobs: int) -> list[tuple[int, int]]:
+    """``guided_ranges`` of a local file."""
+    with open(path, "rb") as f:
+        def next_line_start(pos: int) -> int:
+            f.seek(pos)
+            f.readline()
+            return f.tell()
+
+        return guided_ranges(size, jobs, next_line_start)
 
 
 class _Executor(ProcessPoolExecutor):
@@ -558,33 +690,7 @@ def _scan_next(path: str, ranges: list[tuple[int, int]], expected: str, opts: Sc
     if i >= len(ranges):
         return None
     s, e = ranges[i]
-    return i, _scan_range(path, s, e, expected, opts)
-
-
-def parallel_ranges(path: str, size: int, jobs: int) -> list[tuple[int, int]]:
-    """Byte ranges (at line starts, like ``shard_ranges``) for a scan on ``jobs`` processes.
-
-    Guided self-scheduling: each shard is a 1/(2 jobs) share of what is left (between
-    MIN_SHARD_BYTES and SHARD_BYTES), so shards shrink towards the end of the file and the
-    processes, taking them in order, run out of work within one small shard of each other.
-    """
-    lo = min(MIN_SHARD_BYTES, SHARD_BYTES)
-    cuts = [0]
-    with open(path, "rb") as f:
-        pos = 0
-        while True:
-            nxt = pos + max(lo, min(SHARD_BYTES, (size - pos) // (2 * jobs)))
-            if nxt >= size:
-                break
-            f.seek(nxt)
-            f.readline()  # finish the line that straddles the cut
-            nxt = f.tell()
-            if nxt >= size:
-                break
-            cuts.append(nxt)
-            pos = nxt
-    cuts.append(size)
-    return list(zip(cuts[:-1], cuts[1:]))
+    return i, scan_range(path, s, e, expected, opts)
 
 
 def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts: ScanOptions, jobs: int,
@@ -620,7 +726,7 @@ def _scan_parallel(path: str, ranges: list[tuple[int, int]], expected: str, opts
         try:
             while (i := _take(counter)) < n:
                 s, e = ranges[i]
-                out[i] = _scan_range(path, s, e, expected, opts)
+                out[i] = scan_range(path, s, e, expected, opts)
                 bar.advance(e - s, out[i].lines)
                 for f in [f for f in pending if f.done()]:  # the workers' results so far (progress)
                     collect(f)
@@ -671,45 +777,6 @@ def _spool_stdin() -> str:
     return tmp
 
 
-def _run(path, stream, plain, size, expected, opts, jobs, progress) -> list[_Shard]:
-    bar = _Progress(size, enabled=progress)
-    try:
-        if plain and size:
-            ranges = shard_ranges(path, size, SHARD_BYTES)
-            if jobs == 1 or len(ranges) == 1:
-                out = []
-                for s, e in ranges:
-                    out.append(_scan_range(path, s, e, expected, opts))
-                    bar.advance(e - s, out[-1].lines)
-                return out
-            ranges = parallel_ranges(path, size, jobs)
-            return _scan_parallel(path, ranges, expected, opts, jobs, bar)
-        blocks = _blocks(stream, SHARD_BYTES)
-        head_blocks = list(itertools.islice(blocks, 2))
-        blocks = itertools.chain(head_blocks, blocks)
-        if jobs == 1 or len(head_blocks) < 2:  # one block: spawning workers would only cost their start-up
-            out = []
-            for data, off in blocks:
-                out.append(_scan_block(data, off, path, expected, opts))
-                bar.advance(len(data), out[-1].lines)
-            return out or [_scan_block(b"", 0, path, expected, opts)]
-        out = []
-        with _pool(jobs) as ex:
-            pending = []
-            for data, off in blocks:
-                pending.append((len(data), ex.submit(_scan_block, data, off, path, expected, opts)))
-                if len(pending) >= jobs * 2:  # bounded read-ahead: memory stays ~2 blocks per core
-                    n, fut = pending.pop(0)
-                    out.append(fut.result())
-                    bar.advance(n, out[-1].lines)
-            for n, fut in pending:
-                out.append(fut.result())
-                bar.advance(n, out[-1].lines)
-        return out or [_scan_block(b"", 0, path, expected, opts)]
-    finally:
-        bar.close()
-
-
 def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptions) -> Profile:
     state = FileState()
     findings: list[Finding] = []
@@ -729,7 +796,7 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
         sh.columns["line"] = np.asarray(sh.columns["line"], dtype=np.int64) + first
         findings.extend(sh.findings)
         state.merge(sh.state)
-        frames.append(pl.DataFrame(sh.columns, schema=_SCHEMA))
+        frames.append(pl.DataFrame(sh.columns, schema={c: _SCHEMA[c] for c in sh.columns}))
         sh.columns = None  # the frame holds the data now; free the shard's copy before the next
         systems.update(sh.system_prompts)
         first += sh.lines
@@ -739,8 +806,8 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
     frames.clear()
     if not opts.sketch:  # not computed: null, not a 0 that reads as "no prompt"
         rows = rows.with_columns(pl.lit(None, dtype=pl.UInt64).alias("prompt_hash"))
-    if not opts.tokens:  # not counted: null, not 0 tokens
-        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in TOKEN_COLUMNS)
+    if not opts.tokens:  # not counted: null, not 0 tokens (in the schema's column order)
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(c) for c in TOKEN_COLUMNS).select(list(_SCHEMA))
     sigs = exact = None
     if opts.sketch:
         # Copy signatures shard by shard into one array, releasing each shard's block as it goes:
@@ -773,8 +840,6 @@ ROW_SCHEMA = dict(_SCHEMA)
 
 
 def _unreadable(path: str, reason: str, opts: ScanOptions) -> Profile:
-    from dataprep.validate import _unreadable as unreadable_report
-
     rep = unreadable_report(path, reason)
     prof = _from_report(path, rep, None, opts)
     prof.readable = False
@@ -790,26 +855,78 @@ def _from_report(path: str, rep: FileReport, size, opts: ScanOptions) -> Profile
     return prof
 
 
+def _bytes_text(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def progress_text(done: int, total: int | None, rows: int, elapsed: float, finished: bool = False) -> str:
+    """The scan's progress line: share done, bytes, rows, the rate since the start and the time left.
+
+    The rate is bytes done over the time since the scan started (not over the time between the
+    first and the last completed shard, which read 215 GB/s when two shards finished together),
+    and nothing but the size is claimed before the first shard is done."""
+    if done <= 0 and not finished:
+        size = f" of {_bytes_text(total)}" if total else ""
+        return f"scanning{size}: reading the first shards…"
+    known = bool(total) and done <= total  # a compressed file's bytes can outgrow its size on disk
+    pct = 100 if finished else min(99, int(100 * done / total)) if known else None
+    parts = [f"scanning {pct}%" if pct is not None else "scanning",
+             f"{_bytes_text(done)} of {_bytes_text(total)}" if known else _bytes_text(done), f"{rows:,} rows"]
+    if elapsed > 0:
+        rate = done / elapsed
+        parts.append(f"{_bytes_text(rate)}/s")
+        if known and not finished and rate > 0:
+            left = int((total - done) / rate + 0.5)
+            parts.append(f"{left // 60}:{left % 60:02d} left")
+    return " · ".join(parts)
+
+
 class _Progress:
-    """rows, MB/s and ETA on stderr, only when asked and stderr is a terminal."""
+    """The scan's progress on stderr (percentage, bytes, rows, rate, time left), only when asked
+    and stderr is a terminal. ``console`` and ``clock`` let a test render it deterministically.
+    ``enabled`` may be a callable instead: it gets ``(bytes done, total bytes or None, rows)``
+    after each shard and nothing is drawn (the TUI shows the share in its status line)."""
 
-    def __init__(self, total: int | None, enabled: bool):
+    def __init__(self, total: int | None, enabled, *, console=None, clock: Callable[[], float] = time.monotonic):
         self.p = None
-        if enabled and sys.stderr.isatty():
+        self.total, self.done, self.rows, self.clock = total, 0, 0, clock
+        self.start = clock()
+        self.callback = enabled if callable(enabled) else None
+        if self.callback is not None:
+            self.callback(0, total, 0)
+        elif enabled and (console is not None or sys.stderr.isatty()):
             from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+            from rich.progress import BarColumn, Progress, ProgressColumn
+            from rich.text import Text
 
-            self.p = Progress(TextColumn("scanning"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"),
-                              TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                              transient=True)
+            bar = self
+
+            class _Line(ProgressColumn):  # rendered on every refresh: the rate and time left stay live
+                def render(self, task) -> Text:
+                    return Text(bar.text())
+
+            console = console or Console(stderr=True)
+            # the line needs ~75 columns: a bar only in what is left, so no number is ever cut
+            room = console.width - 80
+            columns = ([BarColumn(bar_width=min(30, room))] if room >= 10 else []) + [_Line()]
+            self.p = Progress(*columns, console=console, transient=True)
             self.p.start()
-            self.task = self.p.add_task("scan", total=total, rows=0)
-            self.rows = 0
+            self.task = self.p.add_task("scan", total=total)
+
+    def text(self, finished: bool = False) -> str:
+        return progress_text(self.done, self.total, self.rows, self.clock() - self.start, finished)
 
     def advance(self, nbytes: int, rows: int) -> None:
+        self.done += nbytes
+        self.rows += rows
+        if self.callback is not None:
+            self.callback(self.done, self.total, self.rows)
         if self.p is not None:
-            self.rows += rows
-            self.p.update(self.task, advance=nbytes, rows=self.rows)
+            self.p.update(self.task, advance=nbytes)
 
     def close(self) -> None:
         if self.p is not None:

@@ -83,14 +83,18 @@ RULES_MD = {
 # Rules whose `bad` line is deliberately not clean JSON (broken, or a key given twice).
 BAD_NOT_CLEAN_JSON = {"DP102", "DP104"}
 
-# Rules whose examples are not a single JSONL line (file- and dataset-level rules, and line
-# rules whose defect cannot be shown as printable text: invalid bytes, a blank line).
-DESCRIBED = {
-    "DP100", "DP101", "DP105", "DP106", "DP107", "DP108", "DP109", "DP110", "DP111",
-    "DP309", "DP310", "DP311",
-    "DP400", "DP401", "DP500", "DP501", "DP502", "DP503", "DP600", "DP601", "DP602", "DP603",
-    "DP199",
-}
+# Rules about one JSONL line show their defect as one runnable line: the DP2xx structure rules, the
+# DP300-DP308 content rules and these DP1xx ones. Every other rule (file- and dataset-level ones,
+# and DP101 / DP105, whose invalid bytes or blank line cannot be shown as printable text) describes
+# its example in prose. A new dataset-level rule needs no edit here.
+RUNNABLE_DP1XX = {"DP102", "DP103", "DP104", "DP112"}
+
+
+def _runnable(rid: str) -> bool:
+    return rid.startswith("DP2") or "DP300" <= rid <= "DP308" or rid in RUNNABLE_DP1XX
+
+
+DESCRIBED = {rid for rid in all_rules() if not _runnable(rid)}
 
 SENTENCE_END = (".", "!", "?")
 
@@ -113,9 +117,10 @@ def test_catalog_parses_and_has_every_field():
     raw = _raw_rules()
     assert len(raw) >= len(RULES_MD)
     for r in raw:
-        assert set(r) == {"id", "name", "severity", "summary", "doc", "bad", "fixed"}, r.get("id")
+        assert set(r) - {"threshold"} == {"id", "name", "severity", "summary", "doc", "bad", "fixed"}, r.get("id")
         for key, value in r.items():
-            assert isinstance(value, str), (r["id"], key)
+            if key != "threshold":
+                assert isinstance(value, str), (r["id"], key)
 
 
 @pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda r: r.id)
@@ -241,3 +246,70 @@ def test_dpo_examples_use_the_preference_format():
         for kind in ("bad", "fixed"):
             rec = orjson.loads(getattr(RULES[rid], kind))
             assert "input" in rec and "messages" not in rec, (rid, kind)
+
+
+# --- thresholds: a dataset-level rule's preset keys live in its catalog entry ----------------------
+
+# What the presets accepted before the thresholds moved into the catalog (issue 16): key -> (kind,
+# rule, op). Pinned so that moving them changed nothing a preset file can say.
+THRESHOLD_KEYS = {
+    "max_duplicate_share": ("share", "DP501", "<="),
+    "max_over_length_share": ("share", "DP400", "<="),
+    "min_distinct_2": ("share", "DP601", ">="),
+    "max_top_opening_share": ("share", "DP601", "<="),
+    "allowed_languages": ("languages", "DP602", "<="),
+    "max_other_language_share": ("share", None, ""),
+    "token_budget": ("int", "DP401", "<="),
+    "require_system_prompt": ("bool", "DP311", "<="),
+}
+
+
+def test_thresholds_come_from_the_catalog():
+    from dataprep.gate.presets import THRESHOLDS
+    from dataprep.schema.catalog import all_thresholds
+
+    assert THRESHOLDS == all_thresholds()
+    assert {k: (t.kind, t.rule, t.op) for k, t in THRESHOLDS.items()} == THRESHOLD_KEYS
+    for t in THRESHOLDS.values():
+        assert t.doc.strip(), t.key
+        if t.rule is None:  # a parameter names the threshold it belongs to, which exists
+            assert t.parameter_of in THRESHOLDS and THRESHOLDS[t.parameter_of].rule is not None, t.key
+        else:
+            assert t.label.strip() and t.rule in DESCRIBED, t.key  # thresholds judge datasets, not lines
+    assert THRESHOLDS["max_other_language_share"].default == 0.01
+
+
+def test_every_threshold_has_a_measurement():
+    """A threshold in the catalog that the gate cannot measure would be silently ignored."""
+    from dataprep.gate.presets import THRESHOLDS, load_preset
+    from dataprep.gate.verdict import _measure
+
+    preset = load_preset("openai")
+    for key, spec in THRESHOLDS.items():
+        if spec.rule is not None:
+            measured, why = _measure(preset, key, {"examples": 0})  # KeyError: no code measures it
+            assert measured is None and why, key
+
+
+def test_a_malformed_threshold_is_named():
+    from dataprep.schema.catalog import _threshold
+
+    with pytest.raises(ValueError, match=r"DP601 threshold 'x': kind must be one of"):
+        _threshold("DP601", {"key": "x", "kind": "ratio", "op": "<=", "label": "x", "doc": "x"})
+    with pytest.raises(ValueError, match=r"DP601 threshold 'x': op must be"):
+        _threshold("DP601", {"key": "x", "kind": "share", "op": "<", "label": "x", "doc": "x"})
+
+
+def test_a_new_catalog_threshold_is_accepted_by_presets(tmp_path, monkeypatch):
+    """Adding a threshold is a catalog edit: the preset parser learns the key from it."""
+    from dataprep.gate import presets
+    from dataprep.schema.catalog import ThresholdSpec
+
+    spec = ThresholdSpec("max_example_share", "share", "DP603", "<=", "share", "a made-up threshold")
+    monkeypatch.setitem(presets.THRESHOLDS, spec.key, spec)
+    f = tmp_path / "p.toml"
+    f.write_text('extends = "openai"\n[thresholds]\nmax_example_share = 0.5\n')
+    assert presets.load_preset(str(f)).threshold("max_example_share") == 0.5
+    f.write_text('extends = "openai"\n[thresholds]\nmax_example_share = 2\n')
+    with pytest.raises(presets.PresetError, match="must be a share between 0 and 1"):
+        presets.load_preset(str(f))

@@ -576,9 +576,11 @@ def test_compare_text_modes():
             {"role": "assistant", "content": "It is 42."},
         ]
     }
-    assert compare_text(ex) == "Be brief.\nHi\nf {}\n42\nIt is 42."
+    # what the scan hashes: user turns, then assistant turns (a tool-calling turn without text is
+    # an empty line); no system prompt, tool result or call (dataprep.text.compared_text)
+    assert compare_text(ex) == "Hi\n\nIt is 42."
     assert compare_text(ex, "user") == "Hi"
-    assert compare_text(ex, "assistant") == "f {}\nIt is 42."
+    assert compare_text(ex, "assistant") == "\nIt is 42."
     assert prompt_and_answer(ex) == ("Be brief.\nHi\nf {}\n42", "It is 42.")
     dpo = {
         "input": {"messages": [{"role": "user", "content": "Q"}]},

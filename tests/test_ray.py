@@ -31,7 +31,7 @@ from dataprep.engines import EngineError, open_engine  # noqa: E402
 from dataprep.engines.ray_engine import (  # noqa: E402
     ClusterProfile,
     RayEngine,
-    _run_ranges,
+    RayExecutor,
     distributed_duplicates,
 )
 
@@ -157,7 +157,7 @@ def test_compressed_and_unreachable_ranges_equal_local(eng, small_shards, tmp_pa
     path = str(src)
     size = src.stat().st_size
     ranges = SCAN.shard_ranges(path, size, 4096)
-    shards = _run_ranges(path, ranges, "openai-chat", local.options, size + 1, False, SCAN._Progress(None, False))
+    shards = RayExecutor(2)._ranges(path, ranges, "openai-chat", local.options, size + 1, SCAN._Progress(None, False))
     assert_same_profile(SCAN.scan(path, jobs=1, cache=False), SCAN._merge(path, size, shards, "openai-chat", local.options))
 
 

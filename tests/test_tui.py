@@ -419,12 +419,12 @@ def test_findings_grouped_by_rule_and_jump_to_the_example():
     run(go())
 
 
-def test_rule_doc_on_question_mark():
+def test_rule_doc_on_d():  # ? is help everywhere; d opens the selected rule's doc
     async def go():
         app = make_app(SAMPLES / "broken.jsonl", analyses=False)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            await pilot.press("3", "down", "question_mark")
+            await pilot.press("3", "down", "d")
             await pilot.pause()
             assert isinstance(app.screen, TextScreen)
             doc = rendered(app.screen.query_one("#text-body"))

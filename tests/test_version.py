@@ -70,3 +70,16 @@ def test_light_commands_load_neither_polars_nor_numpy(argv):
             "print('HEAVY', sorted(m for m in ('polars', 'numpy') if m in sys.modules))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("argv", [["rules"], ["--help"]])
+def test_python_m_dataprep_importtime_shows_neither_polars_nor_numpy(argv):
+    """What the issue asks to be shown: `python -X importtime -m dataprep rules` (and --help)
+    lists every module imported, at any depth; none is polars or numpy."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "dataprep", *argv], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")]
+    assert "dataprep.cli" in imported and "dataprep.schema.catalog" in imported  # the listing is real
+    heavy = [m for m in imported if m.split(".")[0] in ("polars", "numpy")]
+    assert heavy == [], heavy[:20]

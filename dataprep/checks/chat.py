@@ -10,7 +10,15 @@ import re
 import orjson
 
 from dataprep.checks.base import Sink, pointer_escape, short, type_name
-from dataprep.checks.content import H_ALL, H_RULES, assistant_rules, check_repeated_text, check_text, check_text_at
+from dataprep.checks.content import (
+    H_ALL,
+    H_RULES,
+    assistant_rules,
+    check_repeated_text,
+    check_text,
+    check_text_at,
+    needs_text_check,
+)
 from dataprep.schema.limits import provider_limits
 
 CHAT_TOP_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
@@ -27,9 +35,6 @@ _LIMITS = provider_limits()
 MAX_IMAGES = _LIMITS["max_images_per_example"]
 MAX_IMAGE_BYTES = _LIMITS["max_image_bytes"]
 IMAGE_TYPES = frozenset(_LIMITS["image_types"])
-
-# Role shorthand for the role pattern column (s,u,a,t,...).
-ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 
 
 def check_chat(rec: dict, sink: Sink, content: bool = True, hints: int = H_ALL) -> None:
@@ -249,8 +254,8 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
             c = m.get("content")
             if c.__class__ is str and role.__class__ is str:  # both keys present: they are the two keys
                 if role == "user":
-                    # With no line hint and no "[", "{" only DP300 (blank text) can fire here.
-                    if content and (rules or "[" in c or "{" in c or not c or c.isspace()):
+                    # With no line hint, only a text that needs_text_check can trip a rule here.
+                    if content and (rules or needs_text_check(c)):
                         check_text_at(c, sink, (base, i, "content"), False, False, hints)
                     seen_non_system = True
                     if prev_role == "user":
@@ -260,7 +265,7 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
                     continue
                 if role == "assistant":
                     if content:
-                        if rules or "[" in c or "{" in c or not c or c.isspace():
+                        if rules or needs_text_check(c):
                             check_text_at(c, sink, (base, i, "content"), True, False, hints)
                         else:  # what check_text_at does for such a text: the assistant rules only
                             assistant_rules(c, sink, (base, i, "content"), hints)
@@ -270,7 +275,7 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
                     prev_role, prev_had_calls = role, False
                     continue
                 if role == "system":
-                    if content and (rules or "[" in c or "{" in c or not c or c.isspace()):
+                    if content and (rules or needs_text_check(c)):
                         check_repeated_text(c, sink, f"{base}/{i}/content")
                     if seen_non_system:
                         sink.add("DP215", f"{role} message at position {i} after the conversation started; put it "
@@ -340,8 +345,8 @@ def check_messages(msgs: list, sink: Sink, base: str, defined: set[str] | None, 
             if content:
                 if is_assistant:
                     check_text(c, sink, (base, i, "content"), assistant=True, has_calls=has_calls, hints=hints)
-                # Without a hint bit, "[" or "{" only DP300 (blank text) can fire on a non-assistant text.
-                elif hints & H_RULES or "[" in c or "{" in c or not c or c.isspace():
+                # Without a hint bit, only a text that needs_text_check can trip a non-assistant rule.
+                elif hints & H_RULES or needs_text_check(c):
                     if role == "system" or role == "developer":  # the same few prompts on most lines
                         check_repeated_text(c, sink, f"{base}/{i}/content", has_calls=has_calls)
                     else:
@@ -523,11 +528,3 @@ def _check_call_function(fn: dict, sink: Sink, ptr: str, defined: set[str] | Non
                  f"{ptr}/arguments")
     else:
         sink.add("DP211", f"arguments must be a JSON-object string, not {type_name(args)}", f"{ptr}/arguments")
-
-
-def role_pattern(msgs) -> str:
-    """``s,u,a,u,a``: one letter per message (``?`` for anything unrecognised)."""
-    if not isinstance(msgs, list):
-        return ""
-    return ",".join(ROLE_LETTER.get(m.get("role"), "?") if isinstance(m, dict) and isinstance(m.get("role"), str)
-                    else "?" for m in msgs)

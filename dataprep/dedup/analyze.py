@@ -9,8 +9,9 @@ or not compared (``DedupReport.accounting``). Row ``k`` of the examples maps bac
 line through ``rows["line"]``.
 
 Texts are read back from the input only where a decision needs them: the answers of prompt
-groups of two or more (DP503) and, with ``against`` files, the word 13-grams of both sides
-(DP502). Everything else comes from the Profile's signatures and exact keys.
+groups with two or more distinct answers (DP503, in worker processes on large files, while this
+process builds the clusters: ``dedup.conflicts``) and, with ``against`` files, the word 13-grams
+of both sides (DP502). Everything else comes from the Profile's signatures and exact keys.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
-from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
+from dataprep.schema.catalog import all_rules
 from dataprep.schema.findings import Finding
+from dataprep.text import compared_text, example_format
 
 from . import lsh
-from .clusters import EXACT, KEEP_POLICIES, NEAR, DedupResult, conflicting_answers, find_duplicates
+from .clusters import EXACT, KEEP_POLICIES, DedupResult, find_duplicates
 from .leakage import L_NGRAM, L_NONE, LEAK_KINDS, leakage
 from .minhash import UNREAD_EMPTY, UNREAD_SHAPE
 from .shingles import CONTAMINATION_NGRAM, ngram_hashes
 from .split import groups_from_clusters
-from .text import prompt_and_answer
 
 # Lines per batch when texts are re-read for 13-grams: bounds the Python strings held at once.
 _TEXT_BATCH = 4096
@@ -85,20 +86,6 @@ def read_lines(profile, lines: Sequence[int] | np.ndarray) -> Iterator[tuple[int
                 break
 
 
-def _record_format(row_format: str, file_format: str) -> str:
-    return row_format if row_format in F.TRAINABLE else file_format
-
-
-def compared_text(rec: dict, fmt: str, compare: str) -> str:
-    """The text the scan sketched for this example (same definition as ``scan``)."""
-    from dataprep.scan import _texts_of
-
-    u, a = _texts_of(rec, fmt)[:2]
-    if compare == "conversation":
-        return u + "\n" + a
-    return u if compare == "user" else a
-
-
 def iter_compared_texts(profile, rows: np.ndarray) -> Iterator[tuple[int, str]]:
     """``(row index, compared text)`` of the given example rows (0-based), ascending."""
     fmts = profile.rows["format"].to_list()
@@ -107,7 +94,7 @@ def iter_compared_texts(profile, rows: np.ndarray) -> Iterator[tuple[int, str]]:
             rec = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError:  # the file changed since the scan
             rec = {}
-        yield ln - 1, compared_text(rec, _record_format(fmts[ln - 1], profile.format), profile.options.compare)
+        yield ln - 1, compared_text(rec, example_format(fmts[ln - 1], profile.format), profile.options.compare)
 
 
 def route_lines(profile, dest: np.ndarray, outs: Sequence[BinaryIO]) -> list[int]:
@@ -327,68 +314,161 @@ def duplicates(profile, keep: str = "first") -> tuple[np.ndarray, DedupResult]:
 
 
 def _dup_findings(sink: Sink, lines: np.ndarray, res: DedupResult, sigs: np.ndarray, exact: np.ndarray) -> None:
+    """DP500/DP501 on every duplicate line. A million-line file can have ~1.5M of them, most
+    saying the same as their neighbours (40 copies of one original share a cluster, a kept
+    line and often an estimate): each distinct message is formatted once and shared by every
+    Finding that says it (a string per line was ~250 MB at 1M lines), and the Findings are
+    built directly (what ``Sink.add`` builds, without its per-call rule lookup)."""
     n = len(exact)
     if not res.n_clusters:
         return
     _, first, inverse = np.unique(exact, return_index=True, return_inverse=True)
     first_of = first[inverse.ravel()]
+    del inverse
     kept_of = np.full(n, -1, dtype=np.int64)
     member = res.cluster_id >= 0
     kept_of[member] = res.cluster_kept[res.cluster_id[member]]
-    near = np.flatnonzero(res.dup_kind == NEAR)
+    dup = np.flatnonzero(res.dup_kind != 0)
+    if not len(dup):
+        return
+    c_d = res.cluster_id[dup].astype(np.int64)
+    f_d = first_of[dup]
+    is_exact = res.dup_kind[dup] == EXACT
+    near = dup[~is_exact]
     sim = lsh.pair_similarity(sigs, near, sigs, kept_of[near]) if len(near) else np.zeros(0, np.float32)
-    near_sim = dict(zip(near.tolist(), sim.tolist()))
+    # One key per distinct message: an exact copy's message depends on its cluster and the first
+    # line of its exact group (the kept line is the cluster's); a near copy's on its cluster and
+    # its estimate (compared by the float32's bits: equal bits, equal text).
+    key = np.empty(len(dup), dtype=np.int64)
+    key[is_exact] = f_d[is_exact]
+    key[~is_exact] = np.asarray(sim, dtype=np.float32).view(np.uint32).astype(np.int64)
+    # (cluster, key, near) packed in one int64: clusters < 2^30, keys (row or float32 bits) < 2^32
+    packed = (c_d << 33) | (key << 1) | (~is_exact).astype(np.int64)
+    uniq, slot = np.unique(packed, return_inverse=True)
+    slot = slot.ravel()
+    del packed, key
     sizes = np.diff(res.cluster_offsets)
-    for i in np.flatnonzero(res.dup_kind != 0).tolist():
-        c = int(res.cluster_id[i])
-        k = int(kept_of[i])
-        where = f"cluster {c}: {int(sizes[c])} lines, min similarity {float(res.cluster_similarity[c]):.2f}"
-        if res.dup_kind[i] == EXACT:
-            f = int(first_of[i])
-            kept = "which is kept" if f == k else f"line {int(lines[k])} is kept"
-            sink.add("DP500", f"same example as line {int(lines[f])} after normalisation, {kept} ({where})",
-                     line=int(lines[i]))
+    where = {}
+    messages = []
+    shared: dict[str, str] = {}
+    for u in uniq.tolist():
+        c, k, near_kind = u >> 33, (u >> 1) & 0xFFFFFFFF, u & 1
+        w = where.get(c)
+        if w is None:
+            w = where[c] = f"cluster {c}: {int(sizes[c])} lines, min similarity {float(res.cluster_similarity[c]):.2f}"
+        kept = int(res.cluster_kept[c])
+        if near_kind:
+            s = float(np.array([k], dtype=np.uint32).view(np.float32)[0])
+            m = f"near duplicate of line {int(lines[kept])} (kept): estimated Jaccard {s:.2f} ({w})"
+            messages.append(shared.setdefault(m, m))  # estimates that differ below 0.01 read alike
         else:
-            sink.add("DP501", f"near duplicate of line {int(lines[k])} (kept): estimated Jaccard "
-                     f"{near_sim[i]:.2f} ({where})", line=int(lines[i]))
+            what = "which is kept" if k == kept else f"line {int(lines[kept])} is kept"
+            messages.append(f"same example as line {int(lines[k])} after normalisation, {what} ({w})")
+    rules = all_rules()
+    r500, r501 = rules["DP500"], rules["DP501"]
+    path, add = sink.path, sink.findings.append
+    for ex_, ln, j in zip(is_exact.tolist(), lines[dup].tolist(), slot.tolist()):
+        if ex_:
+            add(Finding("DP500", r500.name, r500.severity, path, ln, messages[j]))
+        else:
+            add(Finding("DP501", r501.name, r501.severity, path, ln, messages[j]))
 
 
-def _conflicts(profile, ex: np.ndarray) -> list[ConflictLines]:
-    """DP503 over prompt groups of two or more: only those lines are read back, and of lines
-    with the same prompt and the same compared text (exact copies) only the first."""
-    from .minhash import is_unread
+class _Conflicts:
+    """DP503 of one file, started by ``_start_conflicts`` and collected by ``lines()``.
 
-    ph = profile.rows["prompt_hash"].to_numpy()[ex]
-    has = (ph != 0) & ~is_unread(profile.exact[ex])
-    uniq, counts = np.unique(ph[has], return_counts=True)
-    multi = uniq[counts >= 2]
-    if not len(multi):
-        return []
-    cand = ex[has][np.isin(ph[has], multi)]
-    keys = profile.rows["prompt_hash"].to_numpy()[cand]
-    # One line stands for each (prompt, exact key): its copies have the same answer words.
-    pair = np.stack([keys.astype(np.uint64), profile.exact[cand].astype(np.uint64)], axis=1)
-    _, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    rep_rows = cand[first]
-    answers: dict[int, str] = {}
-    for ln, data in read_lines(profile, rep_rows + 1):
+    Only prompt groups with two or more distinct answers can conflict: of lines with the same
+    prompt and the same compared text (exact copies) only the first is read back, and a group
+    with one such line is never read. ``--compare user`` compares the prompt itself, so there
+    every line of a prompt group is read (its exact key says nothing about the answer).
+    """
+
+    def __init__(self, profile, ex: np.ndarray, jobs: int | None, tmp: str):
+        from .conflicts import PendingConflicts
+        from .minhash import is_unread
+
+        self.pending = None
+        prompt = profile.rows["prompt_hash"].to_numpy()
+        ph = prompt[ex]
+        has = (ph != 0) & ~is_unread(profile.exact[ex])
+        cand = ex[has]
+        keys = ph[has].astype(np.uint64)
+        if not len(cand):
+            return
+        if profile.options.compare == "user":
+            first = np.arange(len(cand))
+            inverse = first.copy()
+        else:
+            # One line stands for each (prompt, exact key): its copies have the same answer words.
+            pair = np.stack([keys, profile.exact[cand].astype(np.uint64)], axis=1)
+            _, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+        # Representatives grouped by prompt; groups of one cannot conflict. Inside a group they
+        # stay in np.unique's (prompt, exact key) order: the first of them is the one the others
+        # are compared with, so this order fixes the similarity DP503 reports.
+        order = np.argsort(keys[first], kind="stable")
+        k = keys[first][order]
+        start = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+        size = np.diff(np.append(start, len(k)))
+        multi = np.repeat(size >= 2, size)
+        self.want = order[multi]  # representative indices (into ``first``) to read, group by group
+        if not len(self.want):
+            return
+        self.cand, self.first, self.inverse = cand, first, inverse
+        rep_rows = cand[first[self.want]]
+        off = profile.rows["offset"].to_numpy()[rep_rows].astype(np.int64)
+        length = profile.rows["length"].to_numpy()[rep_rows].astype(np.int64)
+        spool = None if _plain(profile.path) else (lambda: _spool_lines(profile, rep_rows, tmp))
+        self.pending = PendingConflicts(profile.path, off, length, keys[first[self.want]], size[size >= 2],
+                                        jobs=jobs, spool=spool).__enter__()
+
+    def close(self, exc_type=None, exc=None, tb=None) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.__exit__(exc_type, exc, tb)
+
+    def lines(self) -> list[ConflictLines]:
+        if self.pending is None:
+            return []
+        found = self.pending.result()
+        by_rep = np.argsort(self.inverse, kind="stable")  # rows of representative r: by_rep[lo[r]:lo[r + 1]]
+        lo = np.searchsorted(self.inverse[by_rep], np.arange(len(self.first) + 1))
+        out = []
+        for pos, sim in found:
+            members = np.sort(np.concatenate([by_rep[lo[r]:lo[r + 1]] for r in self.want[pos].tolist()]))
+            out.append(ConflictLines((self.cand[members] + 1).tolist(), sim))
+        out.sort(key=lambda c: c.lines[0])
+        return out
+
+
+def _spool_lines(profile, rows: np.ndarray, tmp: str) -> tuple[str, np.ndarray]:
+    """Copy the lines of ``rows`` (0-based, any order) out of a compressed file or stdin into a
+    plain file under ``tmp``, so workers can seek to them: (its path, each row's new offset)."""
+    import os
+
+    path = os.path.join(tmp, "dp503-lines.jsonl")
+    at: dict[int, int] = {}
+    pos = 0
+    with open(path, "wb") as f:
+        for ln, data in read_lines(profile, rows + 1):
+            at[ln - 1] = pos
+            f.write(data + b"\n")
+            pos += len(data) + 1
+    if len(at) != len(np.unique(rows)):
+        raise ValueError(f"{profile.path} changed since it was scanned (rerun with --no-cache)")
+    return path, np.fromiter((at[r] for r in rows.tolist()), dtype=np.int64, count=len(rows))
+
+
+def _conflicts(profile, ex: np.ndarray, jobs: int | None = None) -> list[ConflictLines]:
+    """DP503 conflict groups of the examples ``ex`` (see ``_Conflicts``)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dataprep-dp503-") as tmp:
+        job = _Conflicts(profile, ex, jobs, tmp)
         try:
-            pa = prompt_and_answer(orjson.loads(data.removeprefix(b"\xef\xbb\xbf")))
-        except orjson.JSONDecodeError:
-            pa = None
-        if pa is not None:  # no answer, or text that cannot be read: takes no part
-            answers[ln - 1] = pa[1]
-    ok = np.fromiter((int(r) in answers for r in rep_rows.tolist()), dtype=bool, count=len(rep_rows))
-    reps = np.flatnonzero(ok)
-    by_rep = np.argsort(inverse, kind="stable")  # rows of representative r: by_rep[lo[r]:lo[r + 1]]
-    lo = np.searchsorted(inverse[by_rep], np.arange(len(first) + 1))
-    out = []
-    for c in conflicting_answers(keys[first[reps]], [answers[int(r)] for r in rep_rows[reps].tolist()]):
-        members = np.sort(np.concatenate([by_rep[lo[r]:lo[r + 1]] for r in reps[c.members].tolist()]))
-        out.append(ConflictLines((cand[members] + 1).tolist(), float(c.min_similarity)))
-    out.sort(key=lambda c: c.lines[0])
-    return out
+            return job.lines()
+        finally:
+            job.close()
 
 
 def _ngrams_of(profile, rows: np.ndarray, n: int, keep: np.ndarray | None = None):
@@ -464,12 +544,16 @@ def leak_findings(leak: Leak, train_path: str, ngram: int) -> list[Finding]:
 def conflict_findings(path: str, confl) -> list:
     """DP503 on every line of a conflict group after its first (shared by the local and Ray paths)."""
     cs = Sink(path)
+    r = all_rules()["DP503"]
+    add = cs.findings.append
     for c in confl:
         first = c.lines[0]
+        # One message per group (a group of 10,000 copies shares it).
+        msg = (f"same prompt as line {first} with a materially different answer (lowest answer "
+               f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
+               f"{'…' if len(c.lines) > 8 else ''})")
         for ln in c.lines[1:]:
-            cs.add("DP503", f"same prompt as line {first} with a materially different answer (lowest answer "
-                   f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
-                   f"{'…' if len(c.lines) > 8 else ''})", line=ln)
+            add(Finding("DP503", r.name, r.severity, path, ln, msg))
     return cs.findings
 
 
@@ -482,6 +566,9 @@ def analyze(
     leak_ngram: int = CONTAMINATION_NGRAM,
     leak_min_share: float = 0.0,
     indexes: Sequence = (),
+    find=duplicates,
+    sketch=example_sketch,
+    jobs: int | None = None,
 ) -> DedupReport:
     """Duplicates, conflicts and leakage of one scanned file.
 
@@ -491,17 +578,33 @@ def analyze(
     covering less than that share of the line's n-grams (0: any shared n-gram counts, as in
     GPT-3-style contamination checks; templated answers then match too). ``indexes``: objects with ``check(profile, ex)``
     returning a ``Leak`` (see ``dedup.index``); their matches are DP502 errors on this file.
+    ``find`` (``duplicates``' signature) and ``sketch`` (``example_sketch``'s) are how the clusters
+    and the examples' signatures are had: the Ray engine passes its distributed ones.
+    ``jobs``: worker processes for DP503 on large files (default: every core; 1: this process).
     """
-    ex, res = duplicates(profile, keep)
-    lines = ex + 1
-    sink = Sink(profile.path)
-    sigs, exact = example_sketch(profile, ex)
-    _dup_findings(sink, lines, res, sigs, exact)
-    found = list(sink.findings)
+    import tempfile
+
     confl: list[ConflictLines] = []
-    if conflicts:
-        confl = _conflicts(profile, ex)
-        found += conflict_findings(profile.path, confl)
+    with tempfile.TemporaryDirectory(prefix="dataprep-dp503-") as tmp:
+        # DP503 runs in worker processes (on large files) while this one builds the clusters
+        # and their findings: the two do not depend on each other.
+        job = _Conflicts(profile, example_index(profile), jobs, tmp) if conflicts else None
+        try:
+            ex, res = find(profile, keep)
+            lines = ex + 1
+            sink = Sink(profile.path)
+            sigs, exact = sketch(profile, ex)
+            _dup_findings(sink, lines, res, sigs, exact)
+            found = sink.findings
+            if job is not None:
+                confl = job.lines()
+        except BaseException as e:
+            if job is not None:
+                job.close(type(e), e, e.__traceback__)
+            raise
+        if job is not None:
+            job.close()
+    found += conflict_findings(profile.path, confl)
     leaks = []
     for other in against or ():
         if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
@@ -559,7 +662,10 @@ def summary_renderables(report: DedupReport, *, top: int = 5) -> list:
         t.add_row("not compared: no text (kept)", f"{nc['no_text']:,}", "")
     if report.skipped_invalid:
         t.add_row("not compared: not examples (not written)", f"{report.skipped_invalid:,}", "")
-    t.add_row("conflicting answers (DP503)", f"{d['conflict_lines']:,}", f"{d['conflicts']:,} prompts")
+    # the count is the DP503 findings (every answer of a prompt after its first), as the findings
+    # list shows them; the group's first answer is counted in the lines, not flagged
+    t.add_row("conflicting answers (DP503)", f"{d['conflict_lines'] - d['conflicts']:,}",
+              f"{d['conflicts']:,} prompts, {d['conflict_lines']:,} lines")
     for lk in report.leaks:
         c = lk.counts()
         label = f"already in index {lk.index}" if lk.index else f"leaked from {lk.path}"

@@ -94,9 +94,7 @@ def _languages(profile, ex: np.ndarray, jobs: int) -> list[str]:
     import orjson
 
     from dataprep.diversity.language import UND, detect_texts
-    from dataprep.scan import _texts_of
-
-    from .analyze import _record_format
+    from dataprep.text import example_format, texts_of
 
     fmts = profile.rows["format"].to_list()
     users, assistants = [], []
@@ -105,7 +103,7 @@ def _languages(profile, ex: np.ndarray, jobs: int) -> list[str]:
             rec = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
         except orjson.JSONDecodeError:
             rec = {}
-        u, a = _texts_of(rec, _record_format(fmts[ln - 1], profile.format))[:2]
+        u, a = texts_of(rec, example_format(fmts[ln - 1], profile.format))[:2] if type(rec) is dict else ("", "")
         users.append(u)
         assistants.append(a)
     langs = [x[0] for x in detect_texts(assistants, jobs=jobs)]

@@ -20,6 +20,8 @@ from dataprep.diversity.report import diversity_flags, diversity_report
 from dataprep.diversity.vendi import VENDI_SAMPLE
 from dataprep.io.reader import iter_lines, open_binary
 from dataprep.schema.findings import Finding
+from dataprep.text import example_format, texts_of
+from dataprep.usable import unusable_reason  # noqa: F401  (re-exported: its one place is dataprep.usable)
 
 
 @dataclass
@@ -35,39 +37,9 @@ class DiversityAnalysis:
         return {"path": self.path, **self.report}
 
 
-def unusable_reason(profile) -> str | None:
-    """Why a scanned file gives the diversity analysis nothing to read, with what to do, as one
-    short sentence; None when it has examples. ``diversity`` prints it and exits 2."""
-    if not profile.readable:
-        return profile.findings[0].message if profile.findings else "the file cannot be read"
-    if profile.rows.height and bool(profile.rows["is_example"].any()):
-        return None
-    rules: dict[str, object] = {}
-    for f in profile.findings:
-        rules.setdefault(f.rule, f)
-    if profile.state.lines == 0:
-        return "the file is empty: nothing to analyse"
-    if "DP103" in rules or "DP110" in rules:  # a JSON array, or Alpaca/ShareGPT/...: convert it
-        f = rules.get("DP110") or rules["DP103"]
-        return f"not chat JSONL ({f.message.rstrip('.')})"
-    if "DP101" in rules:
-        f = rules["DP101"]
-        return (f"not UTF-8 text (line {f.line}): re-encode it as UTF-8, e.g. "
-                "`iconv -f cp1252 -t utf-8 IN > OUT`")
-    if "DP102" in rules:
-        f = rules["DP102"]
-        return (f"no line is a JSON object (line {f.line} is not JSON); diversity reads chat JSONL, "
-                "one example per line; `dataprep validate` shows why")
-    if rules.keys() <= {"DP105", "DP109"}:
-        return "no examples: the file holds only blank lines"
-    top = ", ".join(f"{r} {f.name}" for r, f in list(rules.items())[:3])
-    return f"no examples to analyse ({top}); `dataprep validate` lists every problem"
-
-
 def _sample_texts(profile, lines: np.ndarray) -> tuple[list[str], list[str]]:
-    """User and assistant text of the given 1-based lines, read back by byte offset."""
-    from dataprep.scan import _texts_of
-
+    """User and assistant text of the given 1-based lines, read back by byte offset: the same
+    texts the scan counted (``dataprep.text.texts_of``)."""
     want = {int(x) for x in lines}
     users: dict[int, str] = {}
     assistants: dict[int, str] = {}
@@ -78,23 +50,92 @@ def _sample_texts(profile, lines: np.ndarray) -> tuple[list[str], list[str]]:
             for line, off, ln, fmt in rows.iter_rows():
                 f.seek(off)
                 rec = orjson.loads(f.read(ln).removeprefix(b"\xef\xbb\xbf"))  # line 1 may carry a BOM
-                users[line], assistants[line] = _texts_of(rec, fmt if fmt != "unknown" else profile.format)[:2]
+                users[line], assistants[line] = texts_of(rec, example_format(fmt, profile.format))[:2]
         else:
             fmts = dict(zip(rows["line"].to_list(), rows["format"].to_list()))
             for raw in iter_lines(f):
                 if raw.number in want:
                     rec = orjson.loads(raw.data.removeprefix(b"\xef\xbb\xbf"))
                     fmt = fmts[raw.number]
-                    users[raw.number], assistants[raw.number] = _texts_of(rec, fmt if fmt != "unknown" else profile.format)[:2]
+                    users[raw.number], assistants[raw.number] = texts_of(rec, example_format(fmt, profile.format))[:2]
     return [users[int(x)] for x in lines], [assistants[int(x)] for x in lines]
+
+
+class LanguageJob:
+    """The language sample of a profile, read back and handed to worker processes at once, so
+    that detection (~20 CPU-seconds for the default 2,000 examples) runs while the caller does
+    other work (the audit: duplicates); ``analyze(..., language_job=job)`` collects it.
+
+    The workers are spawned (``dataprep.scan._pool``: they die with this process and leave
+    Ctrl-C to it), not forked: a fork of an audit holding a million-line profile counts that
+    profile's pages as the worker's memory too (~2.5 GB per worker at 1M lines). With
+    ``jobs`` 1 or a small sample, detection runs in this process when collected.
+    Use as a context manager (or call ``close``): leaving it ends the workers.
+    """
+
+    CHUNK = 64
+    # Below this many texts (~5 CPU-seconds) starting workers costs more than it saves.
+    POOL_MIN_TEXTS = 1000
+
+    def __init__(self, profile, *, jobs: int = 1, language_sample: int = lang.SAMPLE_SIZE,
+                 full_language: bool = False):
+        ex = profile.rows.select("line", "is_example").filter(pl.col("is_example"))
+        self.total = ex.height
+        self.rows = lang.sample_indices(self.total, language_sample, full=full_language)
+        self.users, self.assistants = _sample_texts(profile, ex["line"].to_numpy()[self.rows])
+        self._pool = None
+        self._futs = None
+        texts = self.users + self.assistants
+        chunks = [texts[i : i + self.CHUNK] for i in range(0, len(texts), self.CHUNK)]
+        if jobs > 1 and len(texts) >= self.POOL_MIN_TEXTS:
+            from dataprep.scan import _pool
+
+            self._pool = _pool(min(jobs, len(chunks)), lang._init)
+            executor = self._pool.__enter__()
+            try:
+                self._futs = [executor.submit(lang._detect_chunk, c) for c in chunks]
+            except BaseException as e:
+                self.close(type(e), e, e.__traceback__)
+                raise
+
+    def __enter__(self) -> LanguageJob:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(*exc)
+
+    def close(self, exc_type=None, exc=None, tb=None) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # a failure or interruption ends the workers at once (_pool's rule); else they are idle
+            pool.__exit__(exc_type if exc_type is not None else None, exc, tb)
+
+    def result(self) -> lang.LanguageSample:
+        """The sample's languages (raises what the detector raised)."""
+        if self._futs is None:
+            return lang.detect_sample(self.users, self.assistants, self.rows, self.total, jobs=1)
+        try:
+            res = [r for f in self._futs for r in f.result()]
+        except BaseException as e:
+            self.close(type(e), e, e.__traceback__)
+            raise
+        self.close()
+        return lang.sample_from_detections(res, self.users, self.assistants, self.rows, self.total)
 
 
 def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: bool = False,
             languages: bool = True, expected_languages: Sequence[str] | None = None, jobs: int = 1,
             cluster_sizes: Sequence[int] | None = None, vendi_sample: int = VENDI_SAMPLE,
-            **flag_options) -> DiversityAnalysis:
-    """The diversity report of a profile's examples and its findings (thresholds from a preset)."""
-    ex = profile.rows.filter(pl.col("is_example")) if profile.rows.height else profile.rows
+            language_job: LanguageJob | None = None, **flag_options) -> DiversityAnalysis:
+    """The diversity report of a profile's examples and its findings (thresholds from a preset).
+
+    ``language_job``: the language sample, started earlier by the caller (see ``LanguageJob``;
+    made with the same ``language_sample``/``full_language``)."""
+    # only the columns read here: a filter of the whole frame copies every column (~200 MB at 1M lines)
+    cols = ["line", "is_example", "roles", "tool_calls", "system_hash", "tokens_total", "chars_system", "chars_user",
+            "chars_assistant", "chars_tool"]
+    rows = profile.rows.select(cols) if profile.rows.height else profile.rows
+    ex = rows.filter(pl.col("is_example")) if rows.height else rows
     n = ex.height
     if n:
         profile.require("text", "the diversity analysis")
@@ -111,7 +152,14 @@ def analyze(profile, *, language_sample: int = lang.SAMPLE_SIZE, full_language: 
     sample = None
     vendi_texts = None
     failed: dict[str, str] = {}
-    if languages or vendi_sample:
+    if language_job is not None and languages:
+        rows, users, assistants = language_job.rows, language_job.users, language_job.assistants
+        try:
+            sample = language_job.result()
+        except Exception as e:
+            failed["language"] = f"{type(e).__name__}: {e}"
+        vendi_texts = combined_texts(users, assistants)
+    elif languages or vendi_sample:
         rows = lang.sample_indices(n, language_sample, full=full_language)
         lines = ex["line"].to_numpy()[rows]
         users, assistants = _sample_texts(profile, lines)

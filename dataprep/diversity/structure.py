@@ -27,9 +27,7 @@ import xxhash
 
 from dataprep.diversity.flags import Flag
 from dataprep.mask import redact
-
-ROLE_LETTERS = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
-ROLE_NAMES = {v: k for k, v in ROLE_LETTERS.items()}
+from dataprep.text import content_text, texts_of
 
 TAIL_RATIO = 20.0  # DP603 heavy tail: p99 at least this many times the median
 MIN_MODE_SHARE = 0.10  # DP603 bimodal: the smaller mode holds at least this share ...
@@ -39,45 +37,29 @@ MIN_SKEW_EXAMPLES = 100  # below this a histogram is too noisy to call a shape
 MIN_MODE_RATIO = 2.0  # ... and the longer mode is at least twice the shorter (38 vs 40 tokens is one length)
 
 
-def _text_of(content) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") or "" for p in content if isinstance(p, dict) and isinstance(p.get("text", ""), str))
-    return ""
-
-
 def system_prompt_hash(text: str) -> int:
     """64-bit id of a system prompt (surrounding whitespace ignored)."""
     return xxhash.xxh3_64_intdigest(text.strip().encode("utf-8", "surrogatepass"))
 
 
 def structure_row(messages: Sequence[Mapping]) -> dict:
-    """The structural columns of one example, from its parsed ``messages``.
+    """The structural columns of one example, from its parsed ``messages``: the role pattern,
+    texts and system prompt as the scan records them (``dataprep.text.texts_of``).
 
     Returns ``{roles, msg_chars, tool_calls, system_hash, system_text}``; ``system_text`` is
     for the caller's preview table (``{hash: text[:120]}``), not a Profile column.
     """
-    letters, chars, system = [], [], []
+    msgs = [dict(m) if isinstance(m, Mapping) else m for m in messages]
+    _, _, sys_text, pattern, *_ = texts_of({"messages": msgs})
+    chars = []
     tool = False
-    for m in messages:
-        if not isinstance(m, Mapping):
-            letters.append("?")
-            chars.append(0)
-            continue
-        role = m.get("role")
-        letters.append(ROLE_LETTERS.get(role, "?") if isinstance(role, str) else "?")
-        text = _text_of(m.get("content"))
-        chars.append(len(text))
-        if role == "system":
-            system.append(text)
-        if role in ("tool", "function") or m.get("tool_calls") or m.get("function_call"):
+    for m in msgs:
+        text = content_text(m.get("content")) if type(m) is dict else None
+        chars.append(len(text) if text else 0)  # content of a shape the scan cannot read counts as no text
+        if type(m) is dict and (m.get("role") in ("tool", "function") or m.get("tool_calls") or m.get("function_call")):
             tool = True
-    sys_text = "\n".join(system) if system else None
     return {
-        "roles": ",".join(letters),
+        "roles": pattern,
         "msg_chars": chars,
         "tool_calls": tool,
         "system_hash": system_prompt_hash(sys_text) if sys_text is not None else None,

@@ -6,8 +6,9 @@
         res = eng.audit(["data/"], "openai")                 # dataprep.audit's AuditResult
 
 The local engine calls ``dataprep.scan.scan``, ``dataprep.dedup.analyze.analyze`` and
-``dataprep.audit.audit``. The Ray engine (``ray_engine``, optional extra ``ray``) runs the same
-per-shard function as Ray tasks and merges with the same ``_merge``; see its module doc.
+``dataprep.audit.audit``. The Ray engine (``ray_engine``, optional extra ``ray``) calls the same
+``scan`` with a ``RayExecutor`` (the shards as Ray tasks; the driver, cache and merge are the
+scan's own) and the same ``analyze`` with its distributed duplicate finder; see its module doc.
 """
 
 from __future__ import annotations

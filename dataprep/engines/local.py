@@ -32,7 +32,7 @@ class LocalEngine:
     def analyze(self, profile, **kw):
         from dataprep.dedup.analyze import analyze
 
-        return analyze(profile, **kw)
+        return analyze(profile, **({"jobs": self.jobs} | kw))  # --jobs bounds DP503's workers too
 
     def audit(self, paths, preset="openai", *, jobs: int | None = None, **kw):
         from dataprep.audit import audit

@@ -1,23 +1,25 @@
-"""The Ray executor: the local scan's own shard function run as Ray tasks, and distributed dedup.
+"""The Ray executor: the local scan's own shard functions run as Ray tasks, and distributed dedup.
 
-One code path, two executors. A file is cut by ``dataprep.scan.shard_ranges`` (plain files) or
-``dataprep.scan._blocks`` (gzip/zstd, stdin); every shard is scanned by ``_scan_range`` or
-``_scan_block`` inside a Ray task, and the shards are merged by ``dataprep.scan._merge`` on the
-driver, in line order: the Profile, its findings and its rows are the local engine's.
+One scan driver, two executors. ``dataprep.scan.scan`` does everything but running the shards
+(stdin, the cache, sniffing, JSON arrays, cutting with the local engine's ``plan_ranges``, the
+merge); ``RayExecutor`` runs each shard (``scan_range`` for a byte range, ``scan_block`` for a
+block of bytes) as a Ray task: the Profile, its findings and its rows are the local engine's.
 
 * Object storage: a path with a scheme (``s3://``, ``gs://``, ``file://``, anything
-  ``pyarrow.fs.FileSystem.from_uri`` opens) is cut into line-aligned byte ranges by reading a few
-  bytes at each cut; each task reads its own range with ``read_at`` and runs ``_scan_block``.
+  ``pyarrow.fs.FileSystem.from_uri`` opens) is opened by the executor (``RayExecutor.open``):
+  the driver cuts it into line-aligned byte ranges by reading a few bytes at each cut, and each
+  task reads its own range with ``read_at``; gzip/zstd objects are read in blocks.
 * Local paths on a cluster: a task first checks that it sees the file (same path, same size,
   i.e. a shared filesystem); where it does not, the submitting process reads that range and ships
-  the bytes to a ``_scan_block`` task instead.
+  the bytes to a ``scan_block`` task instead.
 * Dedup (``analyze`` / ``duplicates``): with ``scan(..., signatures="cluster")`` each scan task
-  returns its examples' MinHash block as a separate object that stays in the cluster. Band
-  hashes are computed next to each block; the driver links the buckets with the local code
-  (``lsh.link_buckets``, linear in bucket size) and every batch of pairs it verifies goes to
-  tasks routed by the two signature blocks a pair touches (``lsh.pair_similarity`` next to
-  them). The driver holds per-example integers (exact keys, band hashes, union-find parents),
-  never the signature matrix.
+  returns its examples' MinHash block as a separate object that stays in the cluster (a
+  ``ClusterProfile``). Band hashes are computed next to each block; the driver links the buckets
+  with the local code (``lsh.link_buckets``, linear in bucket size) and every batch of pairs it
+  verifies goes to tasks routed by the two signature blocks a pair touches
+  (``lsh.pair_similarity`` next to them). The driver holds per-example integers (exact keys, band
+  hashes, union-find parents), never the signature matrix. The rest of the analysis is
+  ``dedup.analyze.analyze`` itself, given these two functions.
 * Audit: one Ray task per file runs the scan (its shards as nested tasks) and ``assess``.
 
 Results equal the local engine's; tests/test_ray.py checks it line by line.
@@ -26,7 +28,6 @@ Results equal the local engine's; tests/test_ray.py checks it line by line.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import shutil
@@ -37,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataprep.scan import Profile
+from dataprep.io.reader import InputError, compression_of
+from dataprep.scan import Profile, Source, open_source, scan_block, scan_range
 
 # Rows per signature block when a Profile's signatures already sit on the driver (cache hit,
 # driver-mode scan): 32768 x 128 x 4 bytes = 16 MiB, the size of a scan shard's block.
@@ -54,11 +56,6 @@ def _ray():
 
         raise EngineError("the ray engine needs the ray extra: pip install 'dataprep-chat[ray]'") from None
     return ray
-
-
-def _scan_mod():
-    # ``dataprep.scan`` at package level is the function; the module is in sys.modules.
-    return importlib.import_module("dataprep.scan")
 
 
 def is_uri(path: str) -> bool:
@@ -102,18 +99,18 @@ def _split(shard, split: bool):
 def _task_range(path, start, end, expected, opts, size, split):
     if not _visible(path, size):
         return (None, None) if split else None  # the submitter ships the bytes instead
-    return _split(_scan_mod()._scan_range(path, start, end, expected, opts), split)
+    return _split(scan_range(path, start, end, expected, opts), split)
 
 
 def _task_block(data, offset, path, expected, opts, split):
-    return _split(_scan_mod()._scan_block(data, offset, path, expected, opts), split)
+    return _split(scan_block(data, offset, path, expected, opts), split)
 
 
 def _task_uri_range(uri, start, end, expected, opts, split):
     fs, p = _fs(uri)
     with fs.open_input_file(p) as f:
         data = f.read_at(end - start, start)
-    return _split(_scan_mod()._scan_block(data, start, uri, expected, opts), split)
+    return _split(scan_block(data, start, uri, expected, opts), split)
 
 
 def _task_take(block, rows):
@@ -197,11 +194,6 @@ def _next_line_start(f, pos: int, size: int) -> int:
         pos += len(chunk)
         window *= 2  # a 50 MB line costs a few reads, not thousands
     return size
-
-
-def uri_shard_ranges(f, size: int, shard_bytes: int) -> list[tuple[int, int]]:
-    """``shard_ranges`` over a pyarrow random-access file: the same cuts, read at the cuts only."""
-    return _scan_mod().cut_ranges(size, shard_bytes, lambda pos: _next_line_start(f, pos, size))
 
 
 def download(uri: str, dest: str) -> str:
@@ -297,203 +289,203 @@ def _to_cluster(prof: Profile, blocks: list | None = None, counts: list[int] | N
     return ClusterProfile(**kw, remote=ClusterSignatures(blocks, starts, num_perm))
 
 
-def _shard_size(size: int | None, shard_bytes: int, workers: int) -> int:
-    """The local parallel scan's shard size for ``workers`` (enough shards to balance them)."""
-    S = _scan_mod()
-    if size and workers > 1 and hasattr(S, "parallel_shard_bytes") and shard_bytes == S.SHARD_BYTES:
-        return S.parallel_shard_bytes(size, workers)
-    return shard_bytes
+class RayExecutor:
+    """A scan's shards as Ray tasks: ``dataprep.scan.scan(path, executor=RayExecutor(cpus))``.
 
-
-def scan_on_ray(path: str, opts, *, cache: bool = True, progress: bool = False, split: bool = False,
-                shard_bytes: int | None = None, inflight: int = 4, inline_single: bool = False,
-                workers: int = 1) -> Profile:
-    """``dataprep.scan.scan`` with its shards as Ray tasks (the module doc says how).
-
-    ``split``: keep the signatures in the cluster (returns a ClusterProfile). ``inflight``: blocks
-    of compressed input read ahead. ``inline_single``: a one-shard file is scanned in this process.
-    ``workers``: the cluster's CPUs, for the shard size.
+    ``jobs``: the cluster's CPUs, which size the shards as the local engine's ``jobs`` do.
+    ``split``: keep each shard's signature block in the cluster; ``finish`` then gives a
+    ``ClusterProfile`` (not cached: its signatures are not here). ``inflight``: blocks of
+    compressed input read ahead. ``inline_single``: a one-shard file is scanned in this process
+    (an audit task, already on a worker). ``shard_bytes``: the largest shard (an audit task gets
+    its driver's); None: ``dataprep.scan.SHARD_BYTES``.
     """
-    from dataprep import cache as profile_cache
-    from dataprep.io.reader import BOM, InputError
-    from dataprep.validate import validate_file
 
-    S = _scan_mod()
-    shard_bytes = shard_bytes or S.SHARD_BYTES
-    if path == "-" and hasattr(S, "_spool_stdin"):
-        path = S._spool_stdin()  # as the local scan: analyses re-read lines by offset
-    t0 = time.perf_counter()
-    if is_uri(path):
-        return _scan_uri(path, opts, progress, split, shard_bytes, inflight, t0, workers)
-    key = None
-    if cache and path != "-":
-        key = profile_cache.key_for(path, opts)
-        if key is not None:
-            hit = profile_cache.load(key, path)
-            if hit is not None:
-                return _to_cluster(hit) if split else hit
-    try:
-        stream, size, plain = S.open_input(path)
-    except InputError as e:
-        return S._unreadable(path, e.reason, opts)
-    with stream:
-        bar = S._Progress(size, enabled=progress)
-        try:  # truncated or corrupt gzip/zstd raise these, from the first peek on
-            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-            if head.lstrip(BOM + b" \t\r\n").startswith(b"["):
-                rep = validate_file(path)
-                if rep.findings and rep.findings[0].rule == "DP103":
-                    return S._from_report(path, rep, size, opts)
-            expected = S.sniff_format(head)
-            if plain and size:
-                ranges = S.shard_ranges(path, size, _shard_size(size, shard_bytes, workers))
-                if inline_single and len(ranges) == 1:
-                    outs = [_split(S._scan_range(path, 0, size, expected, opts), split)]
-                else:
-                    outs = _run_ranges(path, ranges, expected, opts, size, split, bar)
-            else:
-                outs = _run_blocks(S._blocks(stream, shard_bytes), path, expected, opts, split, bar, inflight)
-        except (OSError, EOFError) as e:  # truncated or corrupt gzip/zstd, as the local scan says it
-            return S._unreadable(path, f"read failed: {e}", opts)
-        finally:
-            bar.close()
-    prof = _finish(path, size, outs, expected, opts, split, t0)
-    if key is not None and not split:
-        profile_cache.save(key, prof)
-    return prof
+    def __init__(self, jobs: int = 1, *, split: bool = False, inflight: int = 4, inline_single: bool = False,
+                 shard_bytes: int | None = None):
+        self.jobs = max(1, int(jobs))
+        self.split = split
+        self.inflight = max(1, int(inflight))
+        self.inline_single = inline_single
+        self.shard_bytes = shard_bytes
+        self.used = 0
+        self._blocks: list | None = None  # the last run's signature blocks (split) and their example counts
+        self._counts: list[int] = []
 
+    @property
+    def caches(self) -> bool:
+        return not self.split
 
-def _finish(path, size, outs, expected, opts, split, t0):
-    S = _scan_mod()
-    if split:
+    def open(self, path: str) -> Source:
+        return _open_uri(path) if is_uri(path) else open_source(path)
+
+    def run_ranges(self, path, ranges, expected, opts, bar) -> list:
+        return self._ranges(path, ranges, expected, opts, ranges[-1][1] if ranges else 0, bar)
+
+    def _ranges(self, path, ranges, expected, opts, size, bar) -> list:
+        """Byte ranges as tasks; a local range a worker cannot see (``size`` differs) is shipped as bytes."""
+        ray = _ray()
+        split = self.split
+        nret = 2 if split else 1
+        self.used = min(self.jobs, len(ranges))
+        if self.inline_single and len(ranges) == 1:
+            s, e = ranges[0]
+            out = _split(scan_range(path, s, e, expected, opts), split)
+            bar.advance(e - s, (out[0] if split else out).lines)
+            self.used = 1
+            return self._keep([(out[0], ray.put(out[1])) if split else out])
+        if is_uri(path):
+            refs = [_remote(_task_uri_range, num_returns=nret).remote(path, s, e, expected, opts, split)
+                    for s, e in ranges]
+        else:
+            refs = [_remote(_task_range, num_returns=nret).remote(path, s, e, expected, opts, size, split)
+                    for s, e in ranges]
+        outs = []
+        for (s, e), ref in zip(ranges, refs):
+            meta = ray.get(ref[0] if split else ref)
+            out = (meta, ref[1]) if split else meta
+            if meta is None:  # the worker does not see this file: ship the bytes
+                with open(path, "rb") as f:
+                    f.seek(s)
+                    data = f.read(e - s)
+                r = _remote(_task_block, num_returns=nret).remote(data, s, path, expected, opts, split)
+                out = (ray.get(r[0]), r[1]) if split else ray.get(r)
+                meta = out[0] if split else out
+            outs.append(out)
+            bar.advance(e - s, meta.lines)
+        return self._keep(outs)
+
+    def run_blocks(self, path, blocks, expected, opts, bar) -> list:
+        """Blocks read by the driver (compressed input, stdin, objects) as tasks, bounded read-ahead."""
+        ray = _ray()
+        split = self.split
+        nret = 2 if split else 1
+        outs, pending = [], []
+
+        def collect(n, ref):
+            meta = ray.get(ref[0] if split else ref)
+            outs.append((meta, ref[1]) if split else meta)
+            bar.advance(n, meta.lines)
+
+        for data, off in blocks:
+            pending.append((len(data), _remote(_task_block, num_returns=nret).remote(data, off, path, expected, opts,
+                                                                                      split)))
+            if len(pending) >= self.inflight:
+                collect(*pending.pop(0))
+        for n, ref in pending:
+            collect(n, ref)
+        self.used = min(self.jobs, len(outs))
+        return self._keep(outs)
+
+    def _keep(self, outs: list) -> list:
+        """The shards for the merge; with ``split`` their signature blocks are kept for ``finish``."""
+        if not self.split:
+            return outs
         shards = [o[0] for o in outs]
-        counts = [int(np.count_nonzero(np.asarray(sh.columns["is_example"], dtype=bool))) for sh in shards]
-        blocks = [o[1] for o in outs]
-    else:
-        shards = outs
-    prof = S._merge(path, size, shards, expected, opts)
-    if split:
-        prof = _to_cluster(prof, blocks, counts)
-    prof.seconds = time.perf_counter() - t0
-    return prof
+        self._counts = [int(np.count_nonzero(np.asarray(sh.columns["is_example"], dtype=bool))) for sh in shards]
+        self._blocks = [o[1] for o in outs]
+        return shards
+
+    def finish(self, prof: Profile) -> Profile:
+        if not self.split or not prof.readable:
+            return prof
+        blocks, self._blocks = self._blocks, None
+        if blocks is None:  # from the cache: its signatures are here, put them into the store
+            return _to_cluster(prof)
+        return _to_cluster(prof, blocks, self._counts)
 
 
-def _run_ranges(path, ranges, expected, opts, size, split, bar) -> list:
-    """Byte ranges as tasks; a range the worker cannot see is shipped as bytes."""
-    ray = _ray()
-    nret = 2 if split else 1
-    refs = [_remote(_task_range, num_returns=nret).remote(path, s, e, expected, opts, size, split)
-            for s, e in ranges]
-    outs = []
-    for (s, e), ref in zip(ranges, refs):
-        if split:
-            meta = ray.get(ref[0])
-            out = (meta, ref[1])
-        else:
-            out = meta = ray.get(ref)
-        if meta is None:
-            with open(path, "rb") as f:
-                f.seek(s)
-                data = f.read(e - s)
-            r = _remote(_task_block, num_returns=nret).remote(data, s, path, expected, opts, split)
-            out = (ray.get(r[0]), r[1]) if split else ray.get(r)
-            meta = out[0] if split else out
-        outs.append(out)
-        bar.advance(e - s, meta.lines)
-    return outs
+class _ObjectStream:
+    """A compressed object's decompressed stream for the driver's block reader: reads return
+    what was asked for (as a file does), and pyarrow's errors on corrupt data (ArrowInvalid, a
+    ValueError) become the OSError the driver reports as unreadable."""
+
+    def __init__(self, stream):
+        self._s = stream
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            if n is None or n < 0:
+                return self._s.read()
+            parts, left = [], n
+            while left > 0:
+                b = self._s.read(left)
+                if not b:
+                    break
+                parts.append(b)
+                left -= len(b)
+            return b"".join(parts)
+        except ValueError as e:
+            raise OSError(str(e)) from None
+
+    def close(self) -> None:
+        self._s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def _run_blocks(blocks, path, expected, opts, split, bar, inflight) -> list:
-    """Blocks read here (compressed input, stdin, objects), scanned as tasks, bounded read-ahead."""
-    ray = _ray()
-    nret = 2 if split else 1
-    outs, pending = [], []
+def _open_uri(uri: str) -> Source:
+    """An object as a Source: plain objects are cut into byte ranges read at the cuts only,
+    gzip/zstd ones are read in blocks. Raises InputError (DP100) for anything unreadable."""
+    from pyarrow import fs as pafs
 
-    def collect(n, ref):
-        if split:
-            meta = ray.get(ref[0])
-            outs.append((meta, ref[1]))
-        else:
-            meta = ray.get(ref)
-            outs.append(meta)
-        bar.advance(n, meta.lines)
-
-    for data, off in blocks:
-        pending.append((len(data), _remote(_task_block, num_returns=nret).remote(data, off, path, expected, opts, split)))
-        if len(pending) >= inflight:
-            collect(*pending.pop(0))
-    for n, ref in pending:
-        collect(n, ref)
-    if not outs:
-        collect(0, _remote(_task_block, num_returns=nret).remote(b"", 0, path, expected, opts, split))
-    return outs
-
-
-def _scan_uri(uri, opts, progress, split, shard_bytes, inflight, t0, workers=1) -> Profile:
-    from dataprep.io.reader import compression_of
-
-    S = _scan_mod()
     try:
         fs, p = _fs(uri)
-        from pyarrow import fs as pafs
-
         info = fs.get_file_info(p)
         if info.type == pafs.FileType.NotFound:
-            return S._unreadable(uri, "no such object", opts)
+            raise InputError(uri, "no such object")
         if info.type == pafs.FileType.Directory:
-            return S._unreadable(uri, "is a directory (list its objects and pass them)", opts)
+            raise InputError(uri, "is a directory (list its objects and pass them)")
         size = info.size
-        with fs.open_input_file(p) as f:
-            head = f.read_at(min(size, 1 << 16), 0) if size else b""
-            kind = compression_of(head[:8])
-            if kind is None:
-                ranges = uri_shard_ranges(f, size, _shard_size(size, shard_bytes, workers))
-    except (OSError, ValueError) as e:  # no credentials, unknown scheme, unreachable endpoint
-        return S._unreadable(uri, f"cannot open: {e}", opts)
-    if kind is not None and kind not in ("gzip", "zstd"):
-        return S._unreadable(uri, f"{kind}-compressed input is not supported (use gzip or zstd, or decompress it)", opts)
-    bar = S._Progress(size if kind is None else None, enabled=progress)
-    try:
+        f = fs.open_input_file(p)
+        head = f.read_at(min(size, 1 << 16), 0) if size else b""
+        kind = compression_of(head[:8])
         if kind is None:
-            expected = S.sniff_format(head)
-            ray = _ray()
-            nret = 2 if split else 1
-            refs = [_remote(_task_uri_range, num_returns=nret).remote(uri, s, e, expected, opts, split) for s, e in ranges]
-            outs = []
-            for (s, e), ref in zip(ranges, refs):
-                out = (ray.get(ref[0]), ref[1]) if split else ray.get(ref)
-                outs.append(out)
-                bar.advance(e - s, (out[0] if split else out).lines)
-        else:
-            with fs.open_input_stream(p, compression=kind) as stream:
-                gen = S._blocks(stream, shard_bytes)
-                first = next(gen, None)
-                expected = S.sniff_format(first[0][: 1 << 16] if first else b"")
+            return Source(f, size, head, lambda pos: _next_line_start(f, pos, size))
+        f.close()
+        if kind not in ("gzip", "zstd"):
+            raise InputError(uri, f"{kind}-compressed input is not supported (use gzip or zstd, or decompress it)")
+        stream = _ObjectStream(fs.open_input_stream(p, compression=kind))
+        head = stream.read(1 << 16)
+        return Source(_Prefixed(head, stream), size, head)
+    except (OSError, ValueError) as e:  # no credentials, unknown scheme, unreachable endpoint, corrupt start
+        raise InputError(uri, f"cannot open: {e}") from None
 
-                def chained():
-                    if first is not None:
-                        yield first
-                    yield from gen
 
-                outs = _run_blocks(chained(), uri, expected, opts, split, bar, inflight)
-    except (OSError, EOFError, ValueError) as e:  # pyarrow raises ArrowInvalid (a ValueError) on corrupt gzip
-        return S._unreadable(uri, f"read failed: {e}", opts)
-    finally:
-        bar.close()
-    return _finish(uri, size, outs, expected, opts, split, t0)
+class _Prefixed(_ObjectStream):
+    """A stream whose first bytes were already read (to sniff them): they are read again first."""
+
+    def __init__(self, head: bytes, stream: _ObjectStream):
+        super().__init__(stream)
+        self._head = head
+
+    def read(self, n: int = -1) -> bytes:
+        head, self._head = self._head, b""
+        if n is None or n < 0:
+            return head + self._s.read()
+        if len(head) > n:
+            self._head = head[n:]
+            return head[:n]
+        return head + self._s.read(n - len(head))
 
 
 # --------------------------------------------------------------------------------------------- dedup
 
-class _Rows:
-    """Some rows of a signature matrix, indexable by example index like the full matrix."""
+class _FetchedRows:
+    """A cluster's signature matrix (examples x num_perm) as ``lsh.pair_similarity`` reads it:
+    ``rows[idx]`` fetches just those rows from the blocks where they live."""
 
-    def __init__(self, index: np.ndarray, values: np.ndarray, n: int):
-        self.index, self.values = index, values
-        self.shape = (n, values.shape[1])
+    def __init__(self, source: ClusterSignatures, n: int):
+        self.source = source
+        self.shape = (n, source.num_perm)
 
     def __getitem__(self, idx):
-        return self.values[np.searchsorted(self.index, np.asarray(idx))]
+        idx = np.asarray(idx, dtype=np.int64)
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        return self.source.take(uniq)[inverse.reshape(idx.shape)]
 
 
 def _signature_source(profile) -> ClusterSignatures:
@@ -589,19 +581,23 @@ def _rename(obj, old: str, new: str, seen=None):
 def _assess_path(path, preset, cache, against, shard_bytes):
     """``gate.verdict.assess_path`` with the scan's shards as Ray tasks (runs inside a task)."""
     from dataprep.gate.verdict import assess
-    from dataprep.scan import ScanOptions
+    from dataprep.scan import ScanOptions, scan
 
     if is_uri(path):  # the analyses read lines back (DP503): assess a local copy, report the URI
         with tempfile.TemporaryDirectory(prefix="dataprep-ray-") as tmp:
             local = download(path, os.path.join(tmp, os.path.basename(path.rstrip("/")) or "object"))
             return _rename(_assess_path(local, preset, False, against, shard_bytes), local, path)
     opts = ScanOptions(model=preset.model)
+
+    def one(p: str) -> Profile:
+        return scan(p, options=opts, cache=cache, executor=RayExecutor(inline_single=True, shard_bytes=shard_bytes))
+
     t0 = time.perf_counter()
-    prof = scan_on_ray(path, opts, cache=cache, shard_bytes=shard_bytes, inline_single=True)
+    prof = one(path)
     scan_s = time.perf_counter() - t0
     others = None
     if against and prof.readable:
-        others = [scan_on_ray(a, opts, cache=cache, shard_bytes=shard_bytes, inline_single=True) for a in against]
+        others = [one(a) for a in against]
     fa = assess(prof, preset, jobs=1, against=others)
     fa.stage_seconds = {"scan": scan_s, **fa.stage_seconds}
     if prof.cached:
@@ -693,16 +689,16 @@ class RayEngine:
     # scan -------------------------------------------------------------------------------------
     def scan(self, path: str, *, options=None, cache: bool = True, progress: bool = False,
              signatures: str = "driver", jobs: int | None = None, **option_kw) -> Profile:
-        """``dataprep.scan.scan`` on the cluster. ``signatures="cluster"`` keeps the MinHash
-        signatures there (a ClusterProfile for ``analyze``); ``jobs`` is the cluster's business."""
-        from dataprep.scan import ScanOptions
+        """``dataprep.scan.scan`` with its shards on the cluster. ``signatures="cluster"`` keeps the
+        MinHash signatures there (a ClusterProfile for ``analyze``); ``jobs`` is the cluster's business."""
+        from dataprep.scan import ScanOptions, scan
 
         if signatures not in ("driver", "cluster"):
             raise ValueError("signatures is driver or cluster")
         opts = options or ScanOptions(**option_kw)
         cpus = self.cpus
-        return scan_on_ray(path, opts, cache=cache, progress=progress, split=signatures == "cluster",
-                           inflight=2 * cpus, workers=cpus)
+        return scan(path, options=opts, cache=cache, progress=progress,
+                    executor=RayExecutor(cpus, split=signatures == "cluster", inflight=2 * cpus))
 
     # dedup ------------------------------------------------------------------------------------
     def _partitions(self, profile) -> int:
@@ -717,6 +713,9 @@ class RayEngine:
 
         if keep not in KEEP_POLICIES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
+        profile.require("sketch", "near-duplicate detection")
+        if keep != "first":
+            profile.require("tokens", f"--keep {keep}")
         ex = example_index(profile)
         kw = {}
         if keep == "longest":
@@ -727,6 +726,17 @@ class RayEngine:
                                      keep=keep, partitions=self._partitions(profile), **kw)
         return ex, res
 
+    @staticmethod
+    def _sketch(profile, ex: np.ndarray):
+        """``dedup.analyze.example_sketch`` whose signature rows are fetched from the cluster
+        when read (the findings read those of near duplicates and their kept lines only)."""
+        if not (isinstance(profile, ClusterProfile) and profile.remote is not None
+                and profile.signatures.shape[1] != profile.options.minhash.num_perm):
+            from dataprep.dedup.analyze import example_sketch
+
+            return example_sketch(profile, ex)
+        return _FetchedRows(profile.remote, len(ex)), profile.exact[ex]
+
     def _localize(self, profile) -> str | None:
         """Point a remote profile at a local copy (its lines are read back); returns the URI."""
         if not is_uri(profile.path):
@@ -736,62 +746,24 @@ class RayEngine:
         profile.path = download(uri, os.path.join(d, os.path.basename(uri.rstrip("/")) or "object"))
         return uri
 
-    def analyze(self, profile, *, keep: str = "first", against=None, conflicts: bool = True,
-                leak_ngram: int | None = None, leak_min_share: float = 0.0, indexes=()):
+    def analyze(self, profile, *, against=None, indexes=(), **kw):
         """``dedup.analyze.analyze`` with the duplicates found by the distributed banding.
 
-        DP503 and ``--against``/index checks reuse the local functions (held-out files and
-        indexes need both sides' signatures: those are fetched to the driver).
+        DP503 and ``--against``/index checks are the local ones (held-out files and indexes need
+        both sides' signatures: those are fetched to the driver). Objects are read back from a
+        local copy; the report names the URI the user gave.
         """
-        from dataprep.checks.base import Sink
-        A = importlib.import_module("dataprep.dedup.analyze")  # the package exports the function
-        from dataprep.dedup.shingles import CONTAMINATION_NGRAM
+        from dataprep.dedup.analyze import analyze
 
-        leak_ngram = CONTAMINATION_NGRAM if leak_ngram is None else leak_ngram
+        if kw.get("leak_ngram", 0) is None:
+            kw.pop("leak_ngram")  # analyze's own default
         against = list(against or ())
         renames = [(p, self._localize(p)) for p in [profile, *against]]
-        ex, res = self.duplicates(profile, keep)
-        lines = ex + 1
-        sink = Sink(profile.path)
-        exact = profile.exact[ex]
-        if res.n_clusters:
-            # _dup_findings reads the signatures of near duplicates and their kept lines only.
-            kept_of = np.full(len(ex), -1, dtype=np.int64)
-            member = res.cluster_id >= 0
-            kept_of[member] = res.cluster_kept[res.cluster_id[member]]
-            near = np.flatnonzero(res.dup_kind == 2)
-            need = np.unique(np.concatenate([near, kept_of[near]]))
-            sigs = _Rows(need, _signature_source(profile).take(need), len(ex))
-            A._dup_findings(sink, lines, res, sigs, exact)
-        found = list(sink.findings)
-        confl = []
-        if conflicts:
-            confl = A._conflicts(profile, ex)
-            found += A.conflict_findings(profile.path, confl)
-        leaks = []
         if against or indexes:
             for p in [profile, *against]:
                 if isinstance(p, ClusterProfile):
                     p.materialize()
-        for other in against:
-            if other.options.minhash != profile.options.minhash or other.options.compare != profile.options.compare:
-                raise ValueError(f"{other.path} was scanned with other dedup options than {profile.path}")
-            lk = A._leak(profile, ex, other, leak_ngram, leak_min_share, A.groups_from_clusters(res.cluster_id))
-            leaks.append(lk)
-            found += A.leak_findings(lk, profile.path, leak_ngram)
-        for idx in indexes:
-            lk = idx.check(profile, ex)
-            leaks.append(lk)
-            s = Sink(profile.path)
-            for ln, src, k, sim in zip(lk.lines.tolist(), lk.source, lk.kind.tolist(), lk.similarity.tolist()):
-                how = "same example (after normalisation) as" if A.LEAK_KINDS[k] == "exact" else \
-                    f"near duplicate (estimated Jaccard {sim:.2f}) of"
-                s.add("DP502", f"already in index {idx.name}: {how} {src}", line=ln)
-            found += s.findings
-        found.sort(key=lambda f: (f.path != profile.path, f.path, f.line, f.rule))
-        n_lines = profile.rows.height
-        report = A.DedupReport(profile.path, profile.format, n_lines, lines, res, keep, profile.options.compare,
-                               n_lines - len(ex), found, confl, leaks, leak_ngram, exact)
+        report = analyze(profile, against=against, indexes=indexes, find=self.duplicates, sketch=self._sketch, **kw)
         for p, uri in renames:
             if uri is not None:  # report the URI the user gave, not the local copy
                 for f in report.findings:
@@ -822,8 +794,7 @@ class RayEngine:
         files += [x for x in paths if is_uri(x) and x not in files]  # objects are named one by one
         partners = split_partners([f for f in files if not is_uri(f)]) if leakage else {}
         results = {e.path: unreadable_assessment(e.path, e.reason, p.name) for e in errors}
-        S = _scan_mod()
-        shard_bytes = S.SHARD_BYTES
+        from dataprep.scan import SHARD_BYTES as shard_bytes  # read now: the tasks get this driver's value
         here = [f for f in files if f == "-"]  # stdin is this process's: scanned from here
         refs = {_remote(_task_assess).remote(f, p, cache, partners.get(f), shard_bytes): f
                 for f in files if f != "-"}
@@ -851,5 +822,5 @@ class RayEngine:
         return AuditResult([results[f] for f in order], p, time.perf_counter() - t0, jobs or self.cpus)
 
 
-__all__ = ["ClusterProfile", "ClusterSignatures", "RayEngine", "distributed_duplicates",
-           "download", "is_uri", "scan_on_ray", "uri_shard_ranges"]
+__all__ = ["ClusterProfile", "ClusterSignatures", "RayEngine", "RayExecutor", "distributed_duplicates",
+           "download", "is_uri"]

@@ -6,6 +6,7 @@ from collections import Counter
 
 import numpy as np
 
+from dataprep.output.numbers import mib
 from dataprep.schema.findings import Severity
 
 
@@ -46,7 +47,7 @@ def profile_summary(profile, engine: str = "local") -> dict:
 
 
 def render_summary(d: dict) -> str:
-    size = f"{d['size'] / 2**20:.1f} MiB" if d["size"] is not None else "size unknown"
+    size = mib(d["size"])
     f, t = d["findings"], d["tokens"]
     top = ", ".join(f"{r} x{n}" for r, n in sorted(d["rules"].items(), key=lambda kv: -kv[1])[:6])
     lines = [

@@ -7,6 +7,7 @@ preset is any TOML file with the same keys, usually ``extends = "task"`` plus a 
 name = "my-team"
 extends = "task"                  # a built-in name or a path relative to this file
 model = "azure/gpt-4.1-mini-2025-04-14"  # whose training context DP400 checks (rules/models.toml)
+target = "azure"                  # judge by this training target's rules (rules/targets/, dataprep.targets)
 analysis_failure = "error"        # an analysis that crashes (DP199): "error" exits 2, "fail" exits 1
 
 [volume]                          # DP600
@@ -37,7 +38,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from dataprep.schema.catalog import all_rules, get_rule
+from dataprep.schema.catalog import ThresholdSpec, all_rules, all_thresholds, get_rule
 from dataprep.schema.findings import Severity
 
 SEVERITY_VALUES = ("error", "warning", "info", "off")
@@ -56,39 +57,12 @@ class PresetError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-@dataclass(frozen=True)
-class ThresholdSpec:
-    """What a threshold key means: its value type, the rule it reports under, the comparison."""
-
-    key: str
-    kind: str  # share | int | bool | languages
-    rule: str | None  # None: a parameter of another threshold
-    op: str  # "<=": measured must not exceed the limit; ">=": must reach it; "": not compared
-    label: str
-    doc: str
-
-
-THRESHOLDS: dict[str, ThresholdSpec] = {t.key: t for t in (
-    ThresholdSpec("max_duplicate_share", "share", "DP501", "<=", "duplicate share",
-                  "exact + near duplicates (not counting each cluster's kept example) / examples"),
-    ThresholdSpec("max_over_length_share", "share", "DP400", "<=", "over-length share",
-                  "examples over the model's training context / examples"),
-    ThresholdSpec("min_distinct_2", "share", "DP601", ">=", "distinct-2",
-                  "lowest distinct-2 (distinct word bigrams / bigrams) of the user and assistant texts"),
-    ThresholdSpec("max_top_opening_share", "share", "DP601", "<=", "top opening share",
-                  "highest share of one first-three-words opening, user or assistant texts"),
-    ThresholdSpec("allowed_languages", "languages", "DP602", "<=", "share in other languages",
-                  "share of sampled examples in a determined language outside the list"),
-    ThresholdSpec("max_other_language_share", "share", None, "", "",
-                  "the limit for allowed_languages"),
-    ThresholdSpec("token_budget", "int", "DP401", "<=", "charged tokens",
-                  "epochs x billed tokens for the preset's model"),
-    ThresholdSpec("require_system_prompt", "bool", "DP311", "<=", "examples without a system prompt",
-                  "true: every example must have a system (or developer) message"),
-)}
+# What each threshold key means (its kind, the rule it reports under, the comparison) is part of
+# the rule catalog: a rule's [[rule.threshold]] tables in schema/catalog.toml.
+THRESHOLDS: dict[str, ThresholdSpec] = all_thresholds()
 
 TOP_KEYS = {"name": "string", "description": "string", "extends": "string", "source": "string",
-            "as_of": "date", "model": "string", "analysis_failure": "string", "rules": "table", "thresholds": "table",
+            "as_of": "date", "model": "string", "target": "string", "analysis_failure": "string", "rules": "table", "thresholds": "table",
             "volume": "table"}
 # A crashed analysis always fails the file (DP199); this only picks the exit code: "error" = 2
 # (could not judge, as for unreadable input), "fail" = 1 (judged as failing, like any error).
@@ -120,6 +94,7 @@ class Preset:
     source: str = ""
     as_of: str = ""
     model: str | None = None
+    target: str | None = None  # a training target (dataprep.targets): name or TOML path
     files: list[str] = field(default_factory=list)  # the chain, base first
     rules: dict[str, str] = field(default_factory=dict)  # rule id -> error|warning|info|off
     thresholds: dict[str, ThresholdSetting] = field(default_factory=dict)
@@ -134,8 +109,9 @@ class Preset:
         return None if v == "off" else Severity(v)
 
     def threshold(self, key: str):
+        """The value this preset sets for ``key``, else the catalog's default (None: not set)."""
         s = self.thresholds.get(key)
-        return None if s is None else s.value
+        return THRESHOLDS[key].default if s is None else s.value
 
     def to_dict(self) -> dict:
         return {
@@ -143,6 +119,7 @@ class Preset:
             "description": self.description,
             "files": list(self.files),
             "model": self.model,
+            **({"target": self.target} if self.target else {}),
             "analysis_failure": self.analysis_failure,
             "volume": None if self.volume is None else {"tier": self.volume.tier, "fail_below": self.volume.fail_below,
                                                           "warn_below": self.volume.warn_below},
@@ -256,6 +233,18 @@ def _parse(path: str, text: str) -> dict:
         except UnknownModelError:
             fail("model", None, f"unknown model {out['model']!r} (rules/models.toml lists the known ones)")
 
+    if "target" in out:
+        from dataprep.targets import TargetError, load_target
+
+        t = out["target"]
+        if ("/" in t or t.endswith(".toml")) and not Path(t).is_absolute() and Path(path).exists():
+            t = str(Path(path).parent / t)  # a target file next to the preset, like extends
+        try:
+            load_target(t)
+        except TargetError as e:
+            fail("target", None, str(e))
+        out["target"] = t
+
     if "analysis_failure" in out and out["analysis_failure"] not in ANALYSIS_FAILURE_VALUES:
         fail("analysis_failure", None, f"analysis_failure must be \"error\" (exit 2) or \"fail\" (exit 1), "
              f"not {out['analysis_failure']!r}")
@@ -299,7 +288,8 @@ def _parse(path: str, text: str) -> dict:
                 if s not in ("error", "warning", "info"):
                     fail(key, "thresholds", f"[thresholds] {key} severity must be error, warning or info, not {s!r}")
                 if spec.rule is None:
-                    fail(key, "thresholds", f"[thresholds] {key} is a parameter and takes no severity")
+                    fail(key, "thresholds", f"[thresholds] {key} is a parameter of {spec.parameter_of} and "
+                         "takes no severity")
                 sev = Severity(s)
             val = val["value"]
         if val == "off":
@@ -335,13 +325,14 @@ def _merge(parent: Preset | None, raw: dict, path: str, text: str) -> Preset:
     p = Preset(name=raw.get("name") or Path(path).stem)
     if parent is not None:
         p.description, p.source, p.as_of, p.model = parent.description, parent.source, parent.as_of, parent.model
+        p.target = parent.target
         p.analysis_failure = parent.analysis_failure
         p.files = list(parent.files)
         p.rules = dict(parent.rules)
         p.thresholds = dict(parent.thresholds)
         p.volume = parent.volume
     p.files.append(path)
-    for key in ("description", "source", "as_of", "model", "analysis_failure"):
+    for key in ("description", "source", "as_of", "model", "target", "analysis_failure"):
         if key in raw:
             setattr(p, key, raw[key])
     p.rules.update(raw["rules"])

@@ -19,10 +19,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
 from dataprep.gate.presets import THRESHOLDS, Preset, load_preset
+from dataprep.output.report import Judgement
 from dataprep.schema.findings import Counts, Finding, Severity, make_finding
 
 VERDICTS = ("pass", "warn", "fail")
@@ -137,6 +139,10 @@ class FileAssessment:
         d["analyses_failed"] = self.failed_list()
         return d
 
+    def judged(self) -> Judgement:
+        """This file's verdict and what decided it, as the output formats read it."""
+        return Judgement(self.verdict, self.thresholds, self.volume, self.failed_list(), self.notes)
+
     def failed_list(self) -> list[dict]:
         return [{"analysis": k, "reason": v, "not_checked": ANALYSIS_CHECKS.get(k, "")} for k, v in self.failed.items()]
 
@@ -199,7 +205,9 @@ def tier_reached(n: int, ladder: list[dict] | None = None) -> dict:
 def _example_frame(profile):
     import polars as pl
 
-    return profile.rows.with_row_index("_row").filter(pl.col("is_example"))
+    # only the columns read here: a filter of the whole frame copies every column (~200 MB at 1M lines)
+    return profile.rows.select("line", "valid", "tokens_total", "roles", "turns", "is_example").filter(
+        pl.col("is_example"))
 
 
 def _tokens(profile, preset: Preset, ex) -> tuple[dict, list[dict], list[Finding], dict]:
@@ -254,17 +262,32 @@ def _dedup(profile, against) -> tuple[dict, list[Finding], list[dict]]:
     return d, list(rep.findings), rep.largest_clusters(TOP_CLUSTERS)
 
 
-def _diversity(profile, preset: Preset, jobs: int, cluster_sizes) -> tuple[dict, list[Finding], dict]:
+def _start_language(profile, jobs: int):
+    """The diversity analysis's language sample, detected in workers while dedup runs here
+    (``diversity.analyze.LanguageJob``); what it raises on starting is raised again by
+    ``_diversity``, so it fails the diversity analysis as it did when read there."""
+    from dataprep.diversity.analyze import LanguageJob
+
+    try:
+        return LanguageJob(profile, jobs=jobs)
+    except Exception as e:
+        return e
+
+
+def _diversity(profile, preset: Preset, jobs: int, cluster_sizes,
+               language_job=None) -> tuple[dict, list[Finding], dict]:
     """diversity report dict, DP309/310/311/601/603 findings (DP602 is the gate's threshold,
     measured from the report's language shares) and the parts that failed (language)."""
     from dataprep.diversity.analyze import analyze
 
+    if isinstance(language_job, Exception):
+        raise language_job
     kw = {}
     for key in ("min_distinct_2", "max_top_opening_share"):
         v = preset.threshold(key)
         if v is not None:
             kw[key] = v
-    res = analyze(profile, jobs=jobs, cluster_sizes=cluster_sizes, **kw)
+    res = analyze(profile, jobs=jobs, cluster_sizes=cluster_sizes, language_job=language_job, **kw)
     return res.report, list(res.findings), dict(res.failed)
 
 
@@ -441,7 +464,44 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
                         [], profile.readable, profile.size, preset.name)
     found: list[Finding] = [Finding(f.rule, f.name, f.severity, f.path, f.line, f.message, f.column, f.pointer)
                             for f in profile.findings]  # copies: severities change below, the cached Profile must not
+    if preset.target:  # the training target's rules first; the preset's [rules] then have the last word
+        from dataprep.targets import apply_target, load_target
+
+        found = apply_target(found, load_target(preset.target), profile)
     ctx: dict = {"examples": ex.height}
+    language = None
+    try:
+        if profile.readable and ex.height and "diversity" in analyses and "dedup" in analyses:
+            language = _start_language(profile, jobs)  # overlaps the dedup stage
+        _analyses(fa, profile, preset, ex, ctx, found, jobs, against, analyses, language)
+    except BaseException as e:
+        if hasattr(language, "close"):
+            language.close(type(e), e, e.__traceback__)
+        raise
+    if hasattr(language, "close"):
+        language.close()
+    if not profile.readable:  # DP100 says it all; no volume or thresholds on a file never read
+        fa.findings = found
+        fa.verdict = "fail"
+        return fa
+    fa.volume, decided = _volume(preset, n_valid, profile.path)
+    ctx["failed"] = fa.failed
+    fa.thresholds = evaluate_thresholds(preset, ctx)
+    # DP600, failed thresholds and DP199 carry their own severity; everything else takes the
+    # preset's. DP199 is always an error: no preset can turn a crashed check into a pass.
+    decided += [make_finding(t.rule, profile.path, 0, t.message, severity=t.severity) for t in fa.failed_thresholds]
+    decided += failure_findings(fa)
+    found = apply_severities(found, preset)
+    found += decided
+    found.sort(key=attrgetter("line", "rule"))
+    fa.findings = found
+    fa.verdict = decide(fa.findings, fa.readable)
+    return fa
+
+
+def _analyses(fa: FileAssessment, profile, preset: Preset, ex, ctx: dict, found: list[Finding], jobs: int,
+              against, analyses: tuple[str, ...], language) -> None:
+    """The analyses of ``assess``, each in its ``_stage``; their findings are added to ``found``."""
     if profile.readable and ex.height:
         sizes = None
         if "tokens" in analyses:
@@ -457,7 +517,7 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
                 ctx["dedup"] = fa.dedup
         if "diversity" in analyses:
             with _stage(fa, "diversity"):
-                fa.diversity, fdiv, failed = _diversity(profile, preset, jobs, sizes)
+                fa.diversity, fdiv, failed = _diversity(profile, preset, jobs, sizes, language)
                 for part, why in failed.items():  # a part of it (the language detector) failed alone
                     fa.failed[part] = _reason(why)
                     fa.notes.append(f"{part} analysis failed on this file ({fa.failed[part]}); "
@@ -472,20 +532,30 @@ def assess(profile, preset: Preset | str | None = None, *, jobs: int = 1, agains
         fa.charts["turns"] = {str(k): v for k, v in sorted(Counter(ex["turns"].to_list()).items())}  # JSON keys
     elif profile.readable:
         fa.notes.append("no examples of a trainable format: tokens, duplicates and diversity not analysed")
-    if not profile.readable:  # DP100 says it all; no volume or thresholds on a file never read
-        fa.findings = found
-        fa.verdict = "fail"
-        return fa
-    fa.volume, decided = _volume(preset, n_valid, profile.path)
-    ctx["failed"] = fa.failed
-    fa.thresholds = evaluate_thresholds(preset, ctx)
-    # DP600, failed thresholds and DP199 carry their own severity; everything else takes the
-    # preset's. DP199 is always an error: no preset can turn a crashed check into a pass.
-    decided += [make_finding(t.rule, profile.path, 0, t.message, severity=t.severity) for t in fa.failed_thresholds]
-    decided += failure_findings(fa)
-    fa.findings = sorted(apply_severities(found, preset) + decided, key=lambda f: (f.line, f.rule))
-    fa.verdict = decide(fa.findings, fa.readable)
-    return fa
+
+
+def with_target(preset: Preset, target) -> Preset:
+    """``preset`` judging by ``target`` (None: by the preset's own ``target``, if any), with a
+    model that target trains; the target is checked here, before any file is read."""
+    if target is None:
+        target = preset.target
+        if target is None:
+            return preset
+    from dataclasses import replace
+
+    from dataprep.targets import Target, load_target
+
+    t = load_target(target)  # a TargetError names the bad target before anything is scanned
+    model = preset.model
+    if t.models and model not in t.models:  # DP400 checks the context of a model this target trains
+        model = t.models[0]
+    return replace(preset, target=t.path if isinstance(target, Target) else str(target), model=model)
+
+
+def _target_name(spec: str) -> str:
+    from dataprep.targets import load_target
+
+    return load_target(spec).name
 
 
 def apply_severities(findings: list[Finding], preset: Preset) -> list[Finding]:
@@ -576,6 +646,7 @@ class GateResult:
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos,
                 "verdict": worst(r.verdict for r in self.files) if self.files else "fail",
                 "preset": self.preset.name, "files": len(self.files),
+                **({"target": _target_name(self.preset.target)} if self.preset.target else {}),
                 "thresholds_failed": sum(len(r.failed_thresholds) for r in self.files),
                 "analyses_failed": sum(len(r.failed) for r in self.files)}
 
@@ -606,17 +677,23 @@ class GateResult:
         return {"version": 1, "preset": self.preset.to_dict(), "files": [r.to_dict() for r in self.files],
                 "summary": self.summary()}
 
+    def judgement(self, file: FileAssessment) -> Judgement:
+        """(dataprep.output.Report) Every file of a gate is judged against the preset."""
+        return file.judged()
+
 
 def run_gate(paths: str | list[str], preset: Preset | str | None = "openai", *, jobs: int | None = None,
-             cache: bool = True, progress: bool = False, against: list[str] | None = None) -> GateResult:
+             cache: bool = True, progress: bool = False, against: list[str] | None = None,
+             target=None) -> GateResult:
     """Scan every file once and judge it against ``preset`` (a built-in name or a TOML path).
 
-    Raises PresetError for a preset that cannot be used; unreadable inputs are files with a
-    DP100 finding (exit code 2), never exceptions.
+    ``target`` (a name or TOML path, dataprep.targets) replaces the preset's ``target``. Raises
+    PresetError for a preset and TargetError for a target that cannot be used; unreadable inputs
+    are files with a DP100 finding (exit code 2), never exceptions.
     """
     from dataprep.io.reader import expand_inputs
 
-    p = load_preset(preset)
+    p = with_target(load_preset(preset), target)
     if isinstance(paths, str):
         paths = [paths]
     files, errors = expand_inputs([str(x) for x in paths])
@@ -627,41 +704,3 @@ def run_gate(paths: str | list[str], preset: Preset | str | None = "openai", *, 
         except Exception as e:  # the scan itself broke on this file: fail closed, keep the other files
             out.append(unreadable_assessment(f, f"analysis failed: {_reason(e)}", p.name))
     return GateResult(out, p)
-
-
-def render_gate_text(result: GateResult) -> str:
-    """The verdict part of `gate`'s text output: per file the volume tier, every threshold with
-    its measured value and limit, and the verdict; the findings come from formats.render_text."""
-    p = result.preset
-    chain = " <- ".join(reversed([_short_path(f) for f in p.files]))
-    out = [f"preset {p.name}: {p.description} ({chain})"]
-    for r in result.files:
-        out.append(f"{r.path}: {r.verdict.upper()}")
-        v = r.volume or {}
-        if v.get("tier"):
-            out.append(f"  volume: {v['valid_examples']:,} valid examples; {v['tier']} tier minimum {v['fail_below']:,}, "
-                       f"{v['warn_below']:,}+ recommended: {v['status']}")
-        for t in r.thresholds:
-            if t.measured is None:
-                mark = "n/a   "
-            elif t.passed:
-                mark = "ok    "
-            else:
-                mark = f"FAILED [{t.severity.value if t.severity else 'off'}]"
-            out.append(f"  {mark} {t.message}")
-        for name, why in r.failed.items():
-            out.append(f"  ANALYSIS FAILED {name}: {why}; not checked: {ANALYSIS_CHECKS.get(name, name)}")
-        for n in r.notes:
-            out.append(f"  note: {n}")
-    s = result.summary()
-    failed = f"; {s['analyses_failed']} analysis(es) failed" if s.get("analyses_failed") else ""
-    out.append(f"verdict: {s['verdict'].upper()} ({s['errors']} error(s), {s['warnings']} warning(s), "
-               f"{s['infos']} info(s); {s['thresholds_failed']} threshold(s) failed{failed})")
-    return "\n".join(out) + "\n"
-
-
-def _short_path(path: str) -> str:
-    from pathlib import Path
-
-    parts = Path(path).parts
-    return "/".join(parts[-3:]) if "presets" in parts else path

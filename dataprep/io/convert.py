@@ -43,6 +43,14 @@ question/answer, prompt/response and query/answer all convert as they are. Also 
 - KTO labels (``kto_tag``, from dataset_info): a false label gives the last assistant reply
   weight 0; an example whose only reply is undesirable is rejected (nothing to learn from it).
 
+- ``vertex`` / ``bedrock-nova``: Vertex Gemini tuning lines (``contents``/``parts``, preference
+  ``completions``) and Bedrock Nova ``bedrock-conversation-2024`` lines (DPO ``candidates``),
+  read back to OpenAI chat / preference by ``targets``.
+
+Targets beyond OpenAI (``--to vertex | bedrock-nova | trl``): each record is converted to OpenAI
+chat or preference as above and checked, then ``targets.export`` writes it in the target's shape
+or raises with the reason, which sends it to the rejects file like any other reject.
+
 Input containers: JSONL, a whole-file JSON array, parquet and CSV/TSV (see ``records``).
 An unrecognised record's reject reason, and the terminal summary, carry the ``--map`` that its
 columns suggest.
@@ -51,11 +59,8 @@ columns suggest.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shlex
-import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +70,8 @@ import orjson
 from dataprep.checks import formats as F
 from dataprep.checks.base import short, type_name
 from dataprep.checks.chat import ROLES
+from dataprep.io import targets as T
+from dataprep.io.atomic import AtomicWriter
 from dataprep.io.reader import RawLine
 from dataprep.io.records import TABULAR_SHAPES, SourceRecord, open_records, raw_text
 from dataprep.schema.findings import Finding, Severity
@@ -80,6 +87,7 @@ LABELS = {
     LF_DPO: "LLaMA-Factory preference (chosen_messages, rejected_messages)",
     OASST_TREE: "OpenAssistant message trees",
     OASST_ROW: "OpenAssistant one message per row",
+    **T.LABELS,
 }
 
 # --from names (CLI) → detection names
@@ -97,10 +105,14 @@ SOURCES = {
     "llamafactory": LF_MESSAGES,
     "llamafactory-dpo": LF_DPO,
     "oasst": OASST_TREE,
+    "vertex": T.VERTEX,  # chat or preference, per record (targets.refine)
+    "bedrock-nova": T.NOVA,
 }
 TARGETS = {"openai": F.OPENAI_CHAT, F.OPENAI_CHAT: F.OPENAI_CHAT, "openai-dpo": F.OPENAI_DPO}
-PREFERENCE_SOURCES = frozenset({F.SHAREGPT_DPO, F.PREFERENCE_COLUMNS, F.OPENAI_DPO, LF_DPO})
-CONVERTIBLE = F.CONVERTIBLE | {LF_MESSAGES, LF_DPO, OASST_TREE}
+# --to names written through targets.export: the record goes through OpenAI form (and its checks) first.
+EXPORT_TARGETS = T.EXPORT_TARGETS
+PREFERENCE_SOURCES = frozenset({F.SHAREGPT_DPO, F.PREFERENCE_COLUMNS, F.OPENAI_DPO, LF_DPO, T.VERTEX_PREF, T.NOVA_DPO})
+CONVERTIBLE = F.CONVERTIBLE | {LF_MESSAGES, LF_DPO, OASST_TREE} | set(T.IMPORTS)
 
 # Logical column / tag names accepted by ``mapping`` (LLaMA-Factory's names first, then aliases).
 COLUMN_KEYS = {
@@ -199,6 +211,8 @@ class ConvertResult:
     oasst_alternatives: int = 0  # OASST replies not on the top-ranked branch (not in the output)
     oasst_unanswered: int = 0  # trailing OASST prompter turns with no reply (dropped)
     kto_undesirable: int = 0  # KTO-false replies written with weight 0
+    target_notes: Counter = field(default_factory=Counter)  # what --to vertex/bedrock-nova/trl left out, and why
+    openai_shape: str | None = None  # with such a --to: the OpenAI form each record was checked in
     ignored_loss_weights: int = 0  # non-zero loss_weight on user/system/tool messages (OpenAI: never trained)
 
     @property
@@ -230,6 +244,7 @@ class ConvertResult:
             "oasst_unanswered_turns_dropped": self.oasst_unanswered,
             "kto_undesirable_weight_0": self.kto_undesirable,
             "loss_weights_dropped": self.ignored_loss_weights,
+            "target_notes": dict(self.target_notes), "checked_as": self.openai_shape,
             "accounted": self.accounted,
         }
 
@@ -343,6 +358,9 @@ def detect_source(rec: object, cols: _Columns) -> str:
         return OASST_TREE
     if {"message_id", "parent_id", "role", "text"} <= rec.keys():
         return OASST_ROW
+    shape = T.detect(rec)  # Vertex contents/parts, Nova schemaVersion or content blocks
+    if shape is not None:
+        return shape
     fmt = F.detect(rec)
     if fmt == F.OPENAI_CHAT:
         msgs = rec.get("messages")
@@ -998,6 +1016,11 @@ def _dispatch(rec, fmt: str, target: str, ctx: _Ctx) -> dict:
         return convert_lf_dpo(rec, ctx, target)
     if fmt == OASST_TREE:
         return convert_oasst_tree(rec, ctx)
+    if fmt in T.IMPORTS:
+        try:
+            return T.IMPORTS[fmt](rec, ctx.call_id)
+        except T.Unexpressible as u:
+            raise _Reject(u.reason, u.kind) from None
     raise _Reject(f"no converter for {fmt}", "unrecognised format")
 
 
@@ -1013,59 +1036,6 @@ def default_rejects_path(out_path: str) -> str:
         if name.lower().endswith(ext):
             return str(p.with_name(name[: -len(ext)] + ".rejects.jsonl"))
     return str(p.with_name((p.stem if p.suffix else name) + ".rejects.jsonl"))
-
-
-class _AtomicWriter:
-    """Write to a temporary file next to ``path``; move it into place only on success."""
-
-    def __init__(self, path: str):
-        self.path = path
-        if path == "-":  # stdout: spooled, copied out on commit
-            fd, self.tmp = tempfile.mkstemp(prefix=".dataprep-stdout.", suffix=".tmp")
-        else:
-            parent = Path(path).resolve().parent
-            if not parent.is_dir():
-                raise OSError(2, "directory does not exist", str(parent))
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=parent)
-            from dataprep.cache import umask_mode
-
-            umask_mode(fd)  # the output keeps the temporary file's mode: not mkstemp's 0600
-        self.f = os.fdopen(fd, "wb", buffering=1 << 20)
-
-    def write(self, data: bytes) -> None:
-        self.f.write(data)
-
-    def read_back(self) -> str:
-        """Close for writing and return the temporary file's path (to filter it into a new writer)."""
-        self.f.close()
-        return self.tmp
-
-    def commit(self) -> None:
-        if self.tmp is None:
-            return
-        if not self.f.closed:
-            self.f.close()
-        if self.path == "-":
-            import shutil
-
-            with open(self.tmp, "rb") as f:
-                shutil.copyfileobj(f, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-            os.unlink(self.tmp)
-        else:
-            os.replace(self.tmp, self.path)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            try:
-                self.f.close()
-            finally:
-                try:
-                    os.unlink(self.tmp)
-                except OSError:
-                    pass
-                self.tmp = None
 
 
 def _reasons(findings: list[Finding]) -> str:
@@ -1136,6 +1106,10 @@ def _count_columns(rec: dict, fmt: str, cols: _Columns, res: ConvertResult) -> N
         used = {"messages": "messages"}
     elif fmt == LF_DPO:
         used = {"chosen": "chosen_messages", "rejected": "rejected_messages"}
+    elif fmt in T.IMPORTS:
+        known = ("contents", "systemInstruction", "system_instruction", "tools", "completions", "schemaVersion",
+                 "system", "messages")
+        used = {k: k for k in rec if k in known}
     elif fmt == OASST_TREE:
         used = {"message tree": "prompt" if isinstance(rec.get("prompt"), dict) else "(the record)"}
         if "prompt" not in rec:
@@ -1163,16 +1137,19 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
             rejects_path: str | None = None, mapping: list[str] | dict | None = None) -> ConvertResult:
     """Convert one file; see the module doc. Raises InputError (unreadable input), OSError
     (unwritable output), MappingError / ValueError (bad arguments)."""
-    from dataprep.validate import check_line
+    from dataprep.checks.lines import check_line
 
     if source not in SOURCES:
         names = ", ".join(k for k in SOURCES if k not in (F.PREFERENCE_COLUMNS, F.OPENAI_CHAT))
         raise ValueError(f"unknown source format {source!r}; use one of {names}")
-    if target is not None and target not in TARGETS:
-        raise ValueError(f"unknown target format {target!r}; use openai or openai-dpo")
+    export = target if target in EXPORT_TARGETS else None
+    if target is not None and target not in TARGETS and export is None:
+        raise ValueError(f"unknown target format {target!r}; use openai, openai-dpo, "
+                         + ", ".join(EXPORT_TARGETS))
     cols = _Columns(parse_mapping(mapping))
     forced = SOURCES[source]
-    tgt = TARGETS[target] if target else None
+    tgt = TARGETS[target] if target in TARGETS else None  # the OpenAI form; an export decides it from the data
+    pick = target is None or export is not None  # the first convertible record decides chat or preference
     if rejects_path is None:
         if out_path == "-":
             raise ValueError("writing the output to stdout needs --rejects FILE for the records that do not convert")
@@ -1182,9 +1159,9 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
     res = ConvertResult(in_path, out_path, rejects_path)
     stream = open_records(in_path)  # InputError before anything is written
     res.shape = stream.shape
-    out = _AtomicWriter(out_path)
+    out = AtomicWriter(out_path)
     try:
-        rej = _AtomicWriter(rejects_path)
+        rej = AtomicWriter(rejects_path)
     except BaseException:
         out.abort()
         raise
@@ -1230,6 +1207,8 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
             if stream.shape in ("csv", "tsv"):
                 rec = src.value = _json_cells(rec, cols)
             fmt = forced if (forced is not None and isinstance(rec, dict)) else detect_source(rec, cols)
+            if forced in T.IMPORTS:
+                fmt = T.refine(forced, rec)
             res.sources[fmt] += 1
             if isinstance(rec, dict):
                 _count_columns(rec, fmt, cols, res)
@@ -1239,14 +1218,15 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
             if tgt is None and fmt in F.TRAINABLE | CONVERTIBLE:
                 tgt = F.OPENAI_DPO if fmt in PREFERENCE_SOURCES else F.OPENAI_CHAT
                 tgt_line = src.line
-                res.target = tgt
+                res.target = T.shape(export, tgt == F.OPENAI_DPO) if export else tgt
+                res.openai_shape = tgt if export else None
             try:
                 if tgt is None:  # nothing convertible yet: this record is text / unknown, _convert_one says why
                     _convert_one(rec, fmt, F.OPENAI_CHAT, _Ctx(src.line, cols, res))
                     raise _Reject("unrecognised record", "unrecognised format")  # not reached
                 natural = F.OPENAI_DPO if fmt in PREFERENCE_SOURCES else F.OPENAI_CHAT
-                if target is None and fmt not in (F.TEXT, F.UNKNOWN) and natural != tgt:
-                    raise _Reject(f"record is {LABELS[fmt]} but this file converts to {LABELS[tgt]} "
+                if pick and fmt not in (F.TEXT, F.UNKNOWN) and natural != tgt:
+                    raise _Reject(f"record is {LABELS[fmt]} but this file converts to {LABELS[res.target]} "
                                   f"(decided by {'row' if res.by_row else 'line'} {tgt_line}); keep one format "
                                   f"per file, or convert it "
                                   f"separately with --to", "other format than the file")
@@ -1260,10 +1240,21 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
                 reject(src, f"cannot be written as JSON: {e}", "not serialisable")
                 continue
             outcome = check_line(RawLine(src.line, 0, data, b"\n"), out_path, tgt)
-            errors = [f for f in outcome.findings if f.severity is Severity.ERROR]
+            errors = [f for f in outcome.findings if f.severity is Severity.ERROR
+                      # Vertex and Nova read images from gs:// / s3://, which OpenAI's DP216 refuses; the
+                      # export below refuses every image URL its target cannot read.
+                      and not (f.rule == "DP216" and export in (T.VERTEX, T.NOVA))]
             if errors:
                 reject(src, _reasons(errors), " / ".join(sorted({f"{f.rule} {f.name}" for f in errors})), errors)
                 continue
+            if export:
+                notes: Counter = Counter()  # counted only for records that are written
+                try:
+                    data = orjson.dumps(T.export(export, tgt == F.OPENAI_DPO, converted, notes))
+                except T.Unexpressible as u:
+                    reject(src, u.reason, u.kind)
+                    continue
+                res.target_notes.update(set(notes))  # records, not occurrences
             for f in outcome.findings:
                 res.output_warnings[f.rule] += 1
             out.write(data + b"\n")
@@ -1274,8 +1265,9 @@ def convert(in_path: str, out_path: str, *, source: str = "auto", target: str | 
         if not res.accounted:  # fail closed: never publish an output that lost a record
             raise RuntimeError(f"internal error: {res.records} records read but {res.written} written + "
                                f"{res.rejected} rejected; nothing was written")
-        out.commit()
-        rej.commit()
+        out.commit(keep_empty=False)
+        if not rej.commit(keep_empty=False):
+            res.rejects_path = None
     except BaseException as e:
         out.abort()
         rej.abort()
@@ -1405,7 +1397,7 @@ def summary_renderables(res: ConvertResult) -> list:
     t.add_column(justify="left")
     target = LABELS.get(res.target, "nothing convertible") if res.target else "nothing convertible"
     t.add_row("written", str(res.written), f"{res.out_path} ({target})")
-    t.add_row("rejected", str(res.rejected), f"{res.rejects_path}")
+    t.add_row("rejected", str(res.rejected), res.rejects_path or "(no rejects file: nothing rejected)")
     if res.empty_inputs_normalised:
         t.add_row("empty-input markers dropped", str(res.empty_inputs_normalised), "")
     out.append(t)
@@ -1435,10 +1427,14 @@ def summary_renderables(res: ConvertResult) -> list:
     if res.ignored_loss_weights:
         out.append(Text(f"{res.ignored_loss_weights:,} non-zero loss_weight(s) on user/system/tool messages dropped: "
                         "OpenAI trains on assistant messages only"))
+    for note, n in res.target_notes.most_common():
+        out.append(Text(f"{n:,} record(s): {note}"))
     warn = sum(res.output_warnings.values())
     detail = ", ".join(f"{k} {n}" for k, n in sorted(res.output_warnings.items()))
-    out.append(Text(f"every written line was checked with the validator's per-line rules: 0 errors, "
+    what = (f"the {LABELS.get(res.openai_shape, res.openai_shape)} form of every written line"
+            if res.openai_shape else "every written line")
+    out.append(Text(f"{what} was checked{chr(10) if res.openai_shape else ' '}with the validator's per-line rules: 0 errors, "
                     f"{warn} warning(s)/info(s)" + (f" ({detail})" if detail else "")))
-    if 0 < res.written < 10:
+    if 0 < res.written < 10 and res.openai_shape is None and res.target in (F.OPENAI_CHAT, F.OPENAI_DPO):
         out.append(Text(f"note: {res.written} example(s); OpenAI requires at least 10 per file (DP109)"))
     return out

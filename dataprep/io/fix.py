@@ -39,7 +39,8 @@ import xxhash
 from dataprep.checks import formats as F
 from dataprep.checks.base import Sink
 from dataprep.checks.parse import is_blank, parse_line
-from dataprep.io.convert import _AtomicWriter, _finding_dicts, _reasons
+from dataprep.io.atomic import AtomicWriter
+from dataprep.io.convert import _finding_dicts, _reasons
 from dataprep.io.reader import BOM, InputError, RawLine, iter_lines, open_binary
 from dataprep.io.records import parse_failed, raw_text
 from dataprep.mask import PLACEHOLDER, mask_secrets
@@ -214,8 +215,8 @@ class _Null:
     def write(self, data: bytes) -> None:
         pass
 
-    def commit(self) -> None:
-        pass
+    def commit(self, keep_empty: bool = True) -> bool:
+        return True
 
     def abort(self) -> None:
         pass
@@ -274,12 +275,12 @@ def fix(in_path: str, out_path: str | None, rejects_path: str | None, *, dry_run
         out, rej = _Null(), _Null()
     else:
         try:
-            out = _AtomicWriter(out_path)
+            out = AtomicWriter(out_path)
         except BaseException:
             stream.close()
             raise
         try:
-            rej = _AtomicWriter(rejects_path)
+            rej = AtomicWriter(rejects_path)
         except BaseException:
             out.abort()
             stream.close()
@@ -395,8 +396,9 @@ def fix(in_path: str, out_path: str | None, rejects_path: str | None, *, dry_run
             res.line_counts.update(acc.line_counts)
             for kind, ex in acc.examples.items():
                 res.examples[kind] = sorted(res.examples.get(kind, []) + ex)[:EXAMPLES]
-        out.commit()
-        rej.commit()
+        out.commit(keep_empty=False)
+        if not rej.commit(keep_empty=False):
+            res.rejects_path = None
     except BaseException as e:
         out.abort()
         rej.abort()
@@ -452,7 +454,7 @@ def _move_minority(in_path, spool, res: FixResult, out, rej, reject, moved: set[
             if line.number in wanted:
                 originals[line.number] = line.data
     tmp = out.read_back()
-    new_out = _AtomicWriter(out.path)
+    new_out = AtomicWriter(out.path)
     try:
         with open(tmp, "rb") as f:
             for i, raw in enumerate(f):

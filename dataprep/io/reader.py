@@ -23,6 +23,11 @@ BOM = b"\xef\xbb\xbf"
 
 # Extensions a directory walk picks up (plus their .gz / .zst forms).
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json")
+# One rule for directories in every command (each command's --help repeats it).
+DIRECTORY_RULE = ("A directory stands for the *.jsonl, *.ndjson and *.json files directly inside it "
+                  "(not sub-folders; quote a glob such as 'DIR/**/*.jsonl' to go deeper).")
+DIRECTORY_ONE_FILE = ("is a directory, and this command reads one file: pass one of the files inside it "
+                      "(validate, tokens, gate and audit read a whole directory)")
 
 _MAGIC = {
     b"\x1f\x8b": "gzip",
@@ -141,7 +146,7 @@ def _open_binary(path: str) -> BinaryIO:
     p = Path(path)
     try:
         if p.is_dir():
-            raise InputError(path, "is a directory (pass the directory itself to read every *.jsonl inside)")
+            raise InputError(path, DIRECTORY_ONE_FILE)
         f = open(p, "rb")
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
@@ -237,9 +242,12 @@ def iter_lines(stream: BinaryIO, *, start_offset: int = 0, end_offset: int | Non
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[str], list[InputError]]:
-    """Resolve paths, directories (every data file inside, sorted) and globs into file paths.
+    """Resolve paths, directories and globs into file paths (the rule in ``DIRECTORY_RULE``).
 
-    Returns the files in order and one InputError for each thing that matched nothing.
+    A directory stands for the data files directly inside it, sorted: not its sub-folders, so a
+    benchmark or cache folder below a data folder is never pulled in by surprise; a glob such as
+    ``'DIR/**/*.jsonl'`` reaches deeper. Returns the files in order and one InputError for each
+    thing that matched nothing.
     """
     files: list[str] = []
     errors: list[InputError] = []
@@ -249,12 +257,13 @@ def expand_inputs(paths: list[str]) -> tuple[list[str], list[InputError]]:
             continue
         p = Path(raw)
         if p.is_dir():
-            found = sorted(
-                str(q) for q in p.rglob("*")
-                if q.is_file() and _is_data_name(q.name) and not any(part.startswith(".") for part in q.relative_to(p).parts)
-            )
+            found = sorted(str(q) for q in p.iterdir()
+                           if q.is_file() and _is_data_name(q.name) and not q.name.startswith("."))
             if not found:
-                errors.append(InputError(raw, "directory holds no *.jsonl / *.json files"))
+                deeper = any(_is_data_name(q.name) for q in p.rglob("*") if q.is_file())
+                errors.append(InputError(raw, "directory holds no *.jsonl / *.ndjson / *.json files directly inside"
+                                         + (f" (sub-folders do: pass '{raw.rstrip('/')}/**/*.jsonl' to read them)"
+                                            if deeper else "")))
             files.extend(found)
         elif p.exists() or os.path.lexists(raw):
             files.append(raw)

@@ -1,9 +1,10 @@
 """The audit as one self-contained HTML file: inline CSS, inline SVG charts, no script and no
 network at view time (nothing is loaded from anywhere; sources are cited as plain text).
 
-Layout: the readiness verdict, summary cards, a table of files; then per file its readiness,
-cards, charts (token lengths with the context limit, turns, languages, duplicate clusters,
-opening phrases), thresholds, the cost of training per model, and the findings with line numbers.
+Layout: the readiness verdict, summary cards, a table of files, the cost of training per model
+(all files together, printed once); then per file its readiness, cards, charts (token lengths
+with the context limit, turns, languages, duplicate clusters, opening phrases), thresholds, and
+the findings with line numbers.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from dataprep.audit import AuditResult, file_readiness, table_row
+from dataprep.audit import AuditResult, cost_by_model, display_names, file_readiness, language_name, table_row
 from dataprep.gate.verdict import FileAssessment, format_value
 from dataprep.mask import redact
 from dataprep.meta import VERSION as __version__
+from dataprep.output.numbers import dollars, gpu_hours
 from dataprep.report import svg
 from dataprep.report.excerpt import excerpt
 
@@ -52,8 +54,9 @@ figure.chart figcaption{font-weight:600;margin-bottom:4px}
 figure.chart .note{color:var(--muted);font-size:12px}
 section.file{border-top:2px solid var(--line);margin-top:28px}
 .muted{color:var(--muted)}
-.scroll{overflow-x:auto}
 table.files{font-size:12.5px}
+table.files td.name{overflow-wrap:anywhere;min-width:9em}
+table.files td.num{white-space:nowrap}
 code{background:#eef0f3;border-radius:4px;padding:0 4px}
 footer{color:var(--muted);font-size:12px;margin:36px 0 12px}
 """
@@ -66,13 +69,7 @@ def _e(x) -> str:
 
 
 def _money(x) -> str:
-    if x is None:
-        return "n/a"
-    return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
-
-
-def _hours(h: float) -> str:
-    return "< 0.01" if 0 < h < 0.01 else f"{h:,.2f}"
+    return dollars(x, none="n/a")  # a card or table cell: short
 
 
 def _card(key: str, value: str, note: str = "") -> str:
@@ -142,9 +139,11 @@ def languages_chart(fa: FileAssessment) -> str:
     items = list(langs.items())[:10]
     note = (f"deterministic sample of {div.get('language_sample')} examples; 95% Wilson intervals in the JSON"
             if div.get("language_sampled") else f"all {div.get('language_sample')} examples")
-    body = svg.bars([k for k, _ in items], [v["share"] for _, v in items], title=title,
-                    value_labels=[f"{v['share']:.0%} ({v['n']})" for _, v in items], label_width=80)
-    return _figure(title, body, note + "; und = undetermined (too short, code, or low confidence)")
+    body = svg.bars([language_name(k) for k, _ in items], [v["share"] for _, v in items], title=title,
+                    value_labels=[f"{v['share']:.0%} ({v['n']})" for _, v in items], label_width=90)
+    if "und" in langs:
+        note += "; undetermined: too short, code, or no language with enough confidence"
+    return _figure(title, body, note)
 
 
 def clusters_chart(fa: FileAssessment) -> str:
@@ -177,27 +176,35 @@ def openings_chart(fa: FileAssessment, role: str) -> str:
 
 # --------------------------------------------------------------------------------------------- tables
 
+# table_row's columns shown in the files table, in this order: the verdict right after the name.
+# format, distinct-2 and the top opening are in each file's section (cards and charts); leaving
+# them out keeps the table inside the page at 1,400 px without horizontal scrolling.
+FILES_COLUMNS = [("file", 0), ("verdict", 13), ("valid/records", 2), ("errors", 3), ("warnings", 4),
+                 ("billed tokens", 6), ("est. cost", 7), ("dup share", 8), ("tier", 12), ("languages", 11),
+                 ("top rules", 5)]
+FILES_NUM = {"valid/records", "errors", "warnings", "billed tokens", "est. cost", "dup share"}
+
+
 def files_table(files: list[FileAssessment]) -> str:
-    """One row per file; the verdict right after the name so a wide table never hides it."""
-    head = ["file", "verdict", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens",
-            "est. cost", "dup share", "distinct-2", "top opening", "languages", "tier"]
-    order = [0, 13, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]  # table_row's columns in this table's order
-    num = {3, 4, 5, 7, 8, 9, 10, 11}
+    """One row per file; the verdict right after the name so a wide table never hides it. Names
+    are relative to the folder every file is in (the caption says which)."""
+    base, names = display_names([r.path for r in files])
     rows = []
     for i, r in enumerate(files):
-        cells = table_row(r)
+        cells = table_row(r, names.get(r.path), money_none="n/a")
         tds = []
-        for j, k in enumerate(order):
+        for head, k in FILES_COLUMNS:
             c = cells[k]
-            if j == 0:
-                tds.append(f'<td><a href="#file-{i}">{_e(c)}</a></td>')
-            elif j == 1:
+            if head == "file":
+                tds.append(f'<td class="name"><a href="#file-{i}">{_e(c)}</a></td>')
+            elif head == "verdict":
                 tds.append(f"<td>{_badge(r.verdict)}</td>")
             else:
-                tds.append(f'<td class="{"num" if j in num else ""}">{_e(c)}</td>')
+                tds.append(f'<td class="{"num" if head in FILES_NUM else ""}">{_e(c)}</td>')
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    ths = "".join(f'<th class="{"num" if j in num else ""}">{_e(h)}</th>' for j, h in enumerate(head))
-    return f'<table class="files"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    ths = "".join(f'<th class="{"num" if h in FILES_NUM else ""}">{_e(h)}</th>' for h, _ in FILES_COLUMNS)
+    cap = f"<caption>in {_e(base)}/</caption>" if base else ""
+    return f'<table class="files">{cap}<thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def findings_table(fa: FileAssessment, limit: int = MAX_FINDINGS) -> str:
@@ -221,26 +228,31 @@ def findings_table(fa: FileAssessment, limit: int = MAX_FINDINGS) -> str:
             f'<th>where</th><th>message</th></tr></thead><tbody>{"".join(rows)}</tbody></table>{more}')
 
 
-def cost_table(fa: FileAssessment) -> str:
-    if not fa.cost:
+def cost_table(files: list[FileAssessment]) -> str:
+    """The cost of training every file, per model: one table for the audit (it used to repeat
+    for every file with the same rows)."""
+    rows_in = cost_by_model(files)
+    if not rows_in:
         return '<p class="muted">No valid examples to price.</p>'
     rows = []
-    for c in fa.cost:
+    for c in rows_in:
         approx = "≈ " if c.get("approximate_counts") else ""
         cost = approx + _money(c["estimated_cost_usd"]) if c["estimated_cost_usd"] is not None else "-"
-        gpu = f"{_hours(c['gpu_hours'])} ({c['gpu_method']})" if c.get("gpu_hours") is not None else "-"
+        gpu = f"{gpu_hours(c['gpu_hours'])} ({c['gpu_method']})" if c.get("gpu_hours") is not None else "-"
         price = f"{c['price_per_1m_training_tokens_usd']:g}" if c.get("price_per_1m_training_tokens_usd") else "-"
         rows.append(f"<tr><td>{_e(c['model'])}</td><td>{_e(c['provider'])}</td><td>{_e(c['status'])}</td>"
-                    f'<td class="num">{c["context_limit"]:,}</td><td class="num">{c["epochs"]}</td>'
+                    f'<td class="num">{c["context_limit"]:,}</td><td class="num">{_e(c["epochs"])}</td>'
                     f'<td class="num">{approx}{c["billed_tokens"]:,}</td><td class="num">{c["over_limit"]:,}</td>'
-                    f'<td class="num">{price}</td><td class="num">{cost}</td><td class="num">{gpu}</td>'
+                    f'<td class="num">{price}</td><td class="num">{_e(cost)}</td><td class="num">{_e(gpu)}</td>'
                     f"<td>{_e(c['as_of'])}</td></tr>")
-    counted = (fa.tokens or {}).get("counted_with", "")
+    counted = next(((r.tokens or {}).get("counted_with") for r in files if r.tokens), "")
     return ('<table class="cost"><thead><tr><th>model</th><th>provider</th><th>status</th><th class="num">context</th>'
             '<th class="num">epochs</th><th class="num">billed tokens / epoch</th><th class="num">over context</th>'
             '<th class="num">USD / 1M</th><th class="num">est. cost</th><th class="num">GPU-hours (A100)</th>'
             f'<th>as of</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p class="muted">Estimates. Tokens counted with {_e(counted)} by the OpenAI cookbook formula; ≈ marks '
+            f'<p class="muted">Estimates for all {len(files):,} file(s) together (sums of the per-file figures; '
+            "epochs are each file's default, a range when they differ). Tokens counted with "
+            f"{_e(counted)} by the OpenAI cookbook formula; ≈ marks "
             "models with another tokenizer (counts approximate). Default epochs by the cookbook heuristic; prices and "
             "GPU throughput from the dated tables in rules/ (models.toml, gpu_throughput.toml). Open models show "
             "GPU-hours only: no GPU price is assumed.</p>")
@@ -267,6 +279,9 @@ def _summary_cards(result: AuditResult) -> str:
     files = result.files
     ex = sum((r.dedup or {}).get("examples", 0) for r in files)
     dups = sum((r.dedup or {}).get("exact_duplicates", 0) + (r.dedup or {}).get("near_duplicates", 0) for r in files)
+    # the share is of the conversations the dedup compared: say when that is not the valid count
+    of = (f"{dups:,} of the {ex:,} valid examples" if ex == s["valid_examples"] else
+          f"{dups:,} of {ex:,} conversations compared ({s['valid_examples']:,} valid)")
     return '<div class="cards summary">' + "".join([
         _card("verdict", s["verdict"].upper(), f"preset {s['preset']}"),
         _card("files", f"{s['files']:,}", f"{s['pass']} pass · {s['warn']} warn · {s['fail']} fail"),
@@ -274,7 +289,7 @@ def _summary_cards(result: AuditResult) -> str:
         _card("errors", f"{s['errors']:,}", f"{s['warnings']:,} warnings · {s['infos']:,} infos"),
         _card("billed tokens", f"{s['billed_tokens']:,}", "per epoch, all files"),
         _card("est. cost", _money(s["estimated_cost_usd"]), f"on {s['model']} (estimate)"),
-        _card("duplicate share", f"{dups / ex:.1%}" if ex else "-", f"{dups:,} of {ex:,} examples"),
+        _card("duplicate share", f"{dups / ex:.1%}" if ex else "-", of),
     ]) + "</div>"
 
 
@@ -291,7 +306,7 @@ def _file_cards(fa: FileAssessment) -> str:
               f"{fa.lines:,} lines"),
         _card("errors", f"{c.errors:,}", f"{c.warnings:,} warnings · {c.infos:,} infos"),
         _card("tier", vol.get("reached") or (f"low {vol['partly']}" if vol.get("partly") else "below style"),
-              f"next: {vol['next']} at {vol['next_needs']:,}+" if vol.get("next") else "top tier reached"),
+              _next_tier(vol)),
     ]
     if tok:
         cards += [_card("billed tokens", f"{tok['billed_tokens']:,}", f"x {tok['epochs']} epoch(s); max "
@@ -308,6 +323,17 @@ def _file_cards(fa: FileAssessment) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
+def _next_tier(vol: dict) -> str:
+    """The tier card's note, with the number the readiness advice gives: below the smallest tier
+    that is its minimum ("come back with at least 50"), not its recommended size."""
+    if not vol.get("next"):
+        return "top tier reached"
+    first = _ladder()[0]
+    if not vol.get("reached") and not vol.get("partly") and vol["next"] == first["tier"]:
+        return f"next: {first['tier']} needs at least {first['fail_below']:,} ({first['warn_below']:,}+ recommended)"
+    return f"next: {vol['next']} at {vol['next_needs']:,}+"
+
+
 def file_section(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, readiness: bool = True) -> str:
     parts = [f'<section class="file" id="file-{i}"><h2>{_e(fa.path)} {_badge(fa.verdict)}</h2>',
              f'<p class="sub">{_e(fa.format)} · {fa.size or 0:,} bytes</p>',
@@ -319,8 +345,6 @@ def file_section(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, r
     th = thresholds_table(fa)
     if th:
         parts.append(f"<h3>Thresholds (preset {_e(fa.preset)})</h3>{th}")
-    if fa.cost:
-        parts.append(f"<h3>Cost of training, per model</h3>{cost_table(fa)}")
     parts.append(f"<h3>Findings ({len(fa.findings):,})</h3>{findings_table(fa, max_findings)}")
     if fa.notes:
         parts.append("<p class=\"muted\">" + "<br>".join(_e(n) for n in fa.notes) + "</p>")
@@ -339,8 +363,10 @@ def render_html(result: AuditResult, *, title: str = "dataprep audit", max_findi
         f"generated {now} by dataprep {_e(__version__)} in {s['seconds']:.1f} s</p>",
         "<h2>Readiness</h2>", _statements(result.readiness()),
         _summary_cards(result),
-        "<h2>Files</h2>", f'<div class="scroll">{files_table(result.files)}</div>',
+        "<h2>Files</h2>", files_table(result.files),
     ]
+    if any(fa.cost for fa in result.files):
+        body += ["<h2>Cost of training, per model</h2>", cost_table(result.files)]
     # one file: the readiness at the top is already that file's
     body += [file_section(i, fa, max_findings, readiness=len(result.files) > 1) for i, fa in enumerate(result.files)]
     tiers = "; ".join(f"{t['tier']} {t['fail_below']:,} minimum, {t['warn_below']:,}+ recommended" for t in

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataprep.audit import AuditResult, file_readiness, table_row
-from dataprep.gate.formats import md_cell
+from dataprep.audit import AuditResult, cost_by_model, display_names, file_readiness, language_name, table_row
 from dataprep.gate.verdict import FileAssessment, format_value, tier_ladder
 from dataprep.mask import redact
 from dataprep.meta import VERSION
+from dataprep.output.markdown import md_cell
+from dataprep.output.numbers import dollars, gpu_hours
 from dataprep.report.excerpt import excerpt
 
 MAX_FINDINGS = 200  # per file; the JSON report has them all
@@ -20,12 +21,6 @@ VERDICT = {"pass": "✅ PASS", "warn": "⚠️ WARN", "fail": "❌ FAIL"}
 def _bar(frac: float, width: int = 20) -> str:
     n = int(round(max(0.0, min(1.0, frac)) * width))
     return "█" * n + "░" * (width - n)
-
-
-def _money(x) -> str:
-    if x is None:
-        return "no published price"
-    return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:,.4f}"
 
 
 def _table(head: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
@@ -74,7 +69,7 @@ def file_markdown(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, 
                 else f"all {div.get('language_sample')} examples")
         out += ["", f"Languages ({note}):", ""]
         out += _table(["language", "share", "95% CI", ""],
-                      [[k, f"{v['share']:.1%}", f"{v['ci_low']:.1%}-{v['ci_high']:.1%}", _bar(v["share"])]
+                      [[language_name(k), f"{v['share']:.1%}", f"{v['ci_low']:.1%}-{v['ci_high']:.1%}", _bar(v["share"])]
                        for k, v in list(langs.items())[:10]], {1})
     cl = fa.charts.get("clusters") or []
     if cl:
@@ -95,17 +90,6 @@ def file_markdown(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, 
                         "n/a" if t.measured is None else ("ok" if t.passed else
                                                           f"**FAILED** ({t.severity.value if t.severity else 'off'})"),
                         t.detail] for t in fa.thresholds], {1, 2})
-    if fa.cost:
-        out += ["", "Cost of training per model (estimates; ≈: counted with another tokenizer):", ""]
-        rows = []
-        for c in fa.cost:
-            ap = "≈ " if c.get("approximate_counts") else ""
-            rows.append([c["model"], f"{c['context_limit']:,}", str(c["epochs"]), f"{ap}{c['billed_tokens']:,}",
-                         f"{ap}{_money(c['estimated_cost_usd'])}" if c["estimated_cost_usd"] is not None else "-",
-                         ("< 0.01" if 0 < c["gpu_hours"] < 0.01 else f"{c['gpu_hours']:,.2f}")
-                         if c.get("gpu_hours") is not None else "-", c["as_of"]])
-        out += _table(["model", "context", "epochs", "billed tokens", "est. cost", "GPU-hours (A100)", "as of"], rows,
-                      {1, 2, 3, 4, 5})
     out += ["", f"Findings ({len(fa.findings):,}):", ""]
     if fa.findings:
         out += _table(["line", "rule", "severity", "message"],
@@ -118,18 +102,40 @@ def file_markdown(i: int, fa: FileAssessment, max_findings: int = MAX_FINDINGS, 
     return out
 
 
+def _cost_markdown(files: list[FileAssessment]) -> list[str]:
+    """The cost of training every file, per model: once for the audit, not once per file."""
+    rows = []
+    for c in cost_by_model(files):
+        ap = "≈ " if c.get("approximate_counts") else ""
+        rows.append([c["model"], f"{c['context_limit']:,}", str(c["epochs"]), f"{ap}{c['billed_tokens']:,}",
+                     f"{ap}{dollars(c['estimated_cost_usd'])}" if c["estimated_cost_usd"] is not None else "-",
+                     gpu_hours(c["gpu_hours"]) if c.get("gpu_hours") is not None else "-", c["as_of"]])
+    if not rows:
+        return []
+    return (["", f"## Cost of training, per model ({len(files):,} file(s) together)", "",
+             "Estimates: sums of the per-file figures; epochs are each file's default (a range when they differ); "
+             "≈: counted with another tokenizer.", ""]
+            + _table(["model", "context", "epochs", "billed tokens / epoch", "est. cost", "GPU-hours (A100)", "as of"],
+                     rows, {1, 2, 3, 4, 5}))
+
+
 def render_markdown(result: AuditResult, *, title: str = "dataprep audit", max_findings: int = MAX_FINDINGS) -> str:
     s = result.summary()
     out = [f"# {title}: {VERDICT.get(s['verdict'], s['verdict'])}", "",
            f"{s['files']} file(s), preset `{result.preset.name}`; {s['valid_examples']:,} valid examples of "
            f"{s['examples']:,} records; {s['errors']:,} error(s), {s['warnings']:,} warning(s); estimated cost "
-           f"{_money(s['estimated_cost_usd'])} on {s['model']} (estimate); written by dataprep {VERSION}.", "",
+           f"{dollars(s['estimated_cost_usd'])} on {s['model']} (estimate); written by dataprep {VERSION}.", "",
            "## Readiness", ""]
     out += [f"- {MARK[x.level]} **{x.topic}**: {excerpt(x.text)}" for x in result.readiness()]
     out += ["", "## Files", ""]
     head = ["file", "format", "valid/records", "errors", "warnings", "top rules", "billed tokens", "est. cost",
             "dup share", "distinct-2", "top opening", "languages", "tier", "verdict"]
-    out += _table(head, [table_row(r) for r in result.files], {2, 3, 4, 6, 7, 8, 9, 10})
+    base, names = display_names([r.path for r in result.files])
+    if base:
+        out += [f"In `{md_cell(base)}/`:", ""]
+    out += _table(head, [table_row(r, names.get(r.path), money_none="n/a") for r in result.files],
+                  {2, 3, 4, 6, 7, 8, 9, 10})
+    out += _cost_markdown(result.files)
     for i, fa in enumerate(result.files):
         out += file_markdown(i, fa, max_findings, readiness=len(result.files) > 1)
     tiers = "; ".join(f"{t['tier']} {t['fail_below']:,} minimum, {t['warn_below']:,}+ recommended" for t in tier_ladder())

@@ -98,8 +98,9 @@ def bars(labels: list[str], values: list[float], *, title: str, width: int = 520
         out.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end" fill="#333">{escape(text)}'
                    f'<title>{escape(str(lab))}</title></text>')
         bw = w * v / peak
-        out.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{max(bw, 1):.1f}" height="{row - 6}" '
-                   f'fill="{color}"><title>{escape(str(lab))}: {v:,}</title></rect>')
         vl = value_labels[i] if value_labels else _num(v)
+        # the tooltip shows the figure as printed beside the bar, not a raw share (0.986986986986987)
+        out.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{max(bw, 1):.1f}" height="{row - 6}" '
+                   f'fill="{color}"><title>{escape(str(lab))}: {escape(vl)}</title></rect>')
         out.append(f'<text x="{label_width + bw + 4:.1f}" y="{y + 14}" fill="#333">{escape(vl)}</text>')
     return "\n".join(out + ["</svg>"])

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
+from dataprep.schema.catalog import get_rule
+from dataprep.schema.severity import Severity
 
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 3, "warning": 2, "info": 1}[self.value]
+__all__ = ["Counts", "Finding", "Severity", "make_finding"]  # Severity: re-exported, where callers import it
 
 
 @dataclass(slots=True)
@@ -61,8 +55,6 @@ def make_finding(
     severity: Severity | str | None = None,
 ) -> Finding:
     """Build a finding for a catalog rule; name and default severity come from the catalog."""
-    from dataprep.schema.catalog import get_rule
-
     r = get_rule(rule)
     sev = Severity(severity) if severity is not None else r.severity
     return Finding(rule, r.name, sev, path, line, message, column, pointer)

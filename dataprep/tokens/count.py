@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,11 +133,66 @@ _TOOLS_CACHE_MAX = 1024
 # Token counts of role strings, per encoder.
 _SHORT_CACHES: dict[Any, dict[str, int]] = {}
 _SHORT_CACHE_MAX = 256
-# Token counts of system/developer contents, per encoder: a file has a few system prompts
-# repeated on most lines (one dict lookup instead of a tokenizer call). Bounded; cleared when full.
-_SYSTEM_CACHES: dict[Any, dict[str, int]] = {}
-_SYSTEM_CACHE_MAX = 1024
-_SYSTEM_TEXT_MAX = 1 << 14  # longer texts are counted every time, not kept (at most ~16 MB held)
+
+# Every other string is counted once per distinct text and process: real files repeat a system
+# prompt on every line and reuse prompts, answers and tool calls, and the tokenizer is most of a
+# scan's cost. The key is the text itself: a dict lookup hashes it with Python's own string hash
+# and compares the text on a hit, so a count is never another text's (exact by construction).
+# Measured against an xxh3-128 key of the UTF-8 bytes (no text held): that costs an encode, a
+# digest and a 128-bit int per string, +35% counting time on short generated texts; the string
+# key costs ~nothing on texts that never repeat. Bounded: two generations per encoder, each of at
+# most _COUNT_CACHE_MAX texts and _COUNT_CACHE_CHARS characters (~40 MB held at most); when the
+# newer fills up the older is dropped, and a text found in the older moves to the newer, so the
+# texts that recur stay (an LRU's effect without its bookkeeping).
+_COUNT_CACHE_MAX = 1 << 16
+_COUNT_CACHE_CHARS = 1 << 23
+# Shorter texts are tokenized directly: their tokenizer call costs about what a lookup, an insert
+# and the bounds above cost in Python (measured: caching every string cost +20% on short texts).
+_COUNT_CACHE_MIN_CHARS = 256
+_LENGTHS: dict[Any, Callable[[str], int]] = {}  # (encoder key, encode function) -> counting function
+_GENERATIONS: dict[Any, list] = {}  # encoder key -> [newer, older, characters held by newer]
+
+
+def _length_counter(enc: TextEncoder, encode: Callable[[str], Any]) -> Callable[[str], int]:
+    """``len(encode(text))`` that tokenizes each distinct text once (see _COUNT_CACHE_MAX).
+
+    Every encode function of one encoder shares its generations: they give the same counts
+    (tiktoken's core and its wrapper differ only on lone surrogates, where the core raises
+    before anything is stored).
+    """
+    name = getattr(enc, "name", None) or id(enc)
+    key = (name, encode)
+    tok = _LENGTHS.get(key)
+    if tok is not None:
+        return tok
+    gens = _GENERATIONS.setdefault(name, [{}, {}, 0])
+    cap, cap_chars, short = _COUNT_CACHE_MAX, _COUNT_CACHE_CHARS, _COUNT_CACHE_MIN_CHARS
+
+    def tok(text: str) -> int:
+        size = len(text)
+        if size < short:  # tokenized in about the time the bookkeeping below takes
+            return len(encode(text))
+        newer = gens[0]
+        n = newer.get(text)
+        if n is None:
+            n = gens[1].get(text)
+            if n is None:
+                n = len(encode(text))
+            if len(newer) >= cap or gens[2] + size > cap_chars:
+                gens[1] = newer
+                gens[0] = newer = {}
+                gens[2] = 0
+                if size > cap_chars:  # larger than a whole generation: counted every time
+                    return n
+            newer[text] = n
+            gens[2] += size
+        return n
+
+    tok.encode = encode  # type: ignore[attr-defined]  # callers test the length inline (hot path)
+    if len(_LENGTHS) >= 64:  # encoders come and go in a long session (tests); never grows unbounded
+        _LENGTHS.clear()
+    _LENGTHS[key] = tok
+    return tok
 
 
 def _dumps(value: Any) -> str:
@@ -162,10 +217,10 @@ def _tools_tokens(tools: Any, enc: TextEncoder) -> int:
     return n
 
 
-def _content_tokens(content: Any, encode, counts: TokenCounts) -> int:
+def _content_tokens(content: Any, tok, counts: TokenCounts) -> int:
     """Tokens of a message's ``content``: a string, or a list of parts."""
     if type(content) is str:
-        return len(encode(content))
+        return tok(content)
     if type(content) is not list:
         return 0
     n = 0
@@ -175,37 +230,37 @@ def _content_tokens(content: Any, encode, counts: TokenCounts) -> int:
             if ptype == "text":
                 text = part.get("text")
                 if type(text) is str:
-                    n += len(encode(text))
+                    n += tok(text)
             elif ptype == "image_url":
                 counts.n_images += 1
         elif type(part) is str:
-            n += len(encode(part))
+            n += tok(part)
     return n
 
 
-def _call_tokens(fn: Any, encode) -> int:
+def _call_tokens(fn: Any, tok) -> int:
     """Tokens of one function call ``{name, arguments}``."""
     if type(fn) is not dict:
         return 0
     n = 0
     name = fn.get("name")
     if type(name) is str:
-        n += len(encode(name))
+        n += tok(name)
     args = fn.get("arguments")
     if type(args) is str:
-        n += len(encode(args))
+        n += tok(args)
     elif args is not None:
-        n += len(encode(_dumps(args)))
+        n += tok(_dumps(args))
     return n
 
 
-def _tool_calls_tokens(calls: Any, encode) -> int:
+def _tool_calls_tokens(calls: Any, tok) -> int:
     if type(calls) is not list:
         return 0
     n = 0
     for call in calls:
         if type(call) is dict:
-            n += _call_tokens(call.get("function"), encode)
+            n += _call_tokens(call.get("function"), tok)
     return n
 
 
@@ -217,44 +272,17 @@ def _short_cache(enc: TextEncoder) -> dict[str, int]:
     return cache
 
 
-def _system_cache(enc: TextEncoder) -> dict[str, int]:
-    key = getattr(enc, "name", None) or id(enc)
-    cache = _SYSTEM_CACHES.get(key)
-    if cache is None:
-        cache = _SYSTEM_CACHES[key] = {}
-    return cache
-
-
-def _system_tokens(text: str, encode, cache: dict[str, int]) -> int:
-    t = cache.get(text)
-    if t is None:
-        t = len(encode(text))
-        if len(text) <= _SYSTEM_TEXT_MAX:
-            if len(cache) >= _SYSTEM_CACHE_MAX:
-                cache.clear()
-            cache[text] = t
-    return t
-
-
-def _message(
-    msg: dict, role: Any, encode, f: Formula, counts: TokenCounts, system: dict[str, int]
-) -> tuple[int, int]:
+def _message(msg: dict, role: Any, tok, f: Formula, counts: TokenCounts) -> tuple[int, int]:
     """(tokens the message adds, of which content + tool calls) for formulas that count the
     content only (``open``); the ``openai`` formula is ``_add_messages_all_strings``."""
     n = f.per_message
-    if role != "system" and role != "developer":
-        system = None  # only system prompts repeat enough to be worth remembering
-    content = msg.get("content")
-    if system is not None and type(content) is str:
-        body = _system_tokens(content, encode, system)
-    else:
-        body = _content_tokens(content, encode, counts)
+    body = _content_tokens(msg.get("content"), tok, counts)
     calls = msg.get("tool_calls")
     if calls is not None:
-        body += _tool_calls_tokens(calls, encode)
+        body += _tool_calls_tokens(calls, tok)
     fc = msg.get("function_call")
     if fc is not None:
-        body += _call_tokens(fc, encode)
+        body += _call_tokens(fc, tok)
     n += body
     if "name" in msg:
         n += f.per_name
@@ -263,25 +291,24 @@ def _message(
 
 def _add_messages(
     msgs: Any,
-    encode,
+    tok,
     f: Formula,
     counts: TokenCounts,
     slots: list[int],
     trainable: bool,
     short: dict[str, int],
-    system: dict[str, int],
 ) -> None:
     if type(msgs) is not list:
         return
     if f.count_all_strings:
-        _add_messages_all_strings(msgs, encode, f, counts, slots, trainable, short, system)
+        _add_messages_all_strings(msgs, tok, f, counts, slots, trainable, short)
         return
     for msg in msgs:
         if type(msg) is not dict:
             continue
         counts.n_messages += 1
         role = msg.get("role")
-        n, body = _message(msg, role, encode, f, counts, system)
+        n, body = _message(msg, role, tok, f, counts)
         slot = _ROLE_SLOT.get(role, 4) if type(role) is str else 4
         slots[slot] += n
         if trainable and role == "assistant" and msg.get("weight", 1) != 0:
@@ -289,48 +316,48 @@ def _add_messages(
 
 
 def _add_messages_all_strings(
-    msgs: list, encode, f: Formula, counts: TokenCounts, slots: list[int], trainable: bool,
-    short: dict[str, int], system: dict[str, int],
+    msgs: list, tok, f: Formula, counts: TokenCounts, slots: list[int], trainable: bool, short: dict[str, int],
 ) -> None:
     """``_add_messages`` + ``_message`` for the ``openai`` formula, inlined: this runs for every
     message of every line of a scan, and the per-call overhead was a quarter of the counting."""
     per_message, per_name = f.per_message, f.per_name
     role_slot = _ROLE_SLOT
+    # Short texts straight to the tokenizer (what tok would do, minus a Python call per string).
+    encode, min_chars = tok.encode, _COUNT_CACHE_MIN_CHARS
     for msg in msgs:
         if type(msg) is not dict:
             continue
         counts.n_messages += 1
         role = msg.get("role")
-        sys_cache = system if (role == "system" or role == "developer") else None
         n = per_message
         body = 0
         for key, value in msg.items():
             if type(value) is str:
-                if key == "role":  # a handful of distinct values: skip the tokenizer call
+                if key == "role":  # a handful of distinct values: one dict lookup, no hashing of bytes
                     t = short.get(value)
                     if t is None:
-                        t = len(encode(value))
+                        t = tok(value)
                         if len(short) < _SHORT_CACHE_MAX:
                             short[value] = t
                     n += t
                 elif key == "content":
-                    t = len(encode(value)) if sys_cache is None else _system_tokens(value, encode, sys_cache)
+                    t = len(encode(value)) if len(value) < min_chars else tok(value)
                     n += t
                     body += t
                 else:
-                    n += len(encode(value))
+                    n += len(encode(value)) if len(value) < min_chars else tok(value)
                     if key == "name":
                         n += per_name
             elif key == "content":
-                t = _content_tokens(value, encode, counts)
+                t = _content_tokens(value, tok, counts)
                 n += t
                 body += t
             elif key == "tool_calls":
-                t = _tool_calls_tokens(value, encode)
+                t = _tool_calls_tokens(value, tok)
                 n += t
                 body += t
             elif key == "function_call":
-                t = _call_tokens(value, encode)
+                t = _call_tokens(value, tok)
                 n += t
                 body += t
             elif key == "name":
@@ -346,6 +373,7 @@ def count_example(example: Any, enc: TextEncoder, formula: Formula | None = None
     ``enc`` is anything with ``encode_ordinary(str) -> list[int]``: a ``tiktoken.Encoding`` from
     :func:`dataprep.tokens.vocab.get_encoding` or an :class:`HFTokenizer`. ``formula`` defaults
     to ``enc.formula`` when the encoder has one (HF tokenizers: ``open``), else ``openai``.
+    Each distinct string is tokenized once per process (see ``_length_counter``).
     """
     f = formula or getattr(enc, "formula", None) or _formula("openai")
     if type(example) is not dict:
@@ -356,32 +384,31 @@ def count_example(example: Any, enc: TextEncoder, formula: Formula | None = None
         # the core directly saves a Python frame per string, and the rare example with a lone
         # surrogate is counted again through the wrapper, so the counts are the same.
         try:
-            return _count(example, enc, core.encode_ordinary, f)
+            return _count(example, enc, _length_counter(enc, core.encode_ordinary), f)
         except UnicodeEncodeError:
             pass
-    return _count(example, enc, enc.encode_ordinary, f)
+    return _count(example, enc, _length_counter(enc, enc.encode_ordinary), f)
 
 
-def _count(example: dict, enc: TextEncoder, encode, f: Formula) -> TokenCounts:
+def _count(example: dict, enc: TextEncoder, tok, f: Formula) -> TokenCounts:
     counts = TokenCounts()
     short = _short_cache(enc)
-    system = _system_cache(enc)
     slots = [0, 0, 0, 0, 0]
     msgs = example.get("messages")
     tool_src: dict = example
     if msgs is not None:
-        _add_messages(msgs, encode, f, counts, slots, True, short, system)
+        _add_messages(msgs, tok, f, counts, slots, True, short)
     else:
         inp = example.get("input")
         if type(inp) is dict and ("preferred_output" in example or "messages" in inp):
             tool_src = inp
-            _add_messages(inp.get("messages"), encode, f, counts, slots, False, short, system)
-            _add_messages(example.get("preferred_output"), encode, f, counts, slots, True, short, system)
+            _add_messages(inp.get("messages"), tok, f, counts, slots, False, short)
+            _add_messages(example.get("preferred_output"), tok, f, counts, slots, True, short)
             rejected = example.get("non_preferred_output")
             if type(rejected) is list:
                 scratch = TokenCounts()
                 rslots = [0, 0, 0, 0, 0]
-                _add_messages(rejected, encode, f, scratch, rslots, False, short, system)
+                _add_messages(rejected, tok, f, scratch, rslots, False, short)
                 counts.rejected = sum(rslots)
     tools_n = 0
     for key in ("tools", "functions"):
@@ -512,7 +539,7 @@ class TokenCounter:
     cheaply; each process rebuilds (and caches) its own Encoding.
     """
 
-    __slots__ = ("model", "tokenizer", "enc", "formula")
+    __slots__ = ("model", "tokenizer", "enc", "formula", "_fast", "_safe")
 
     def __init__(self, model: str | None = None, tokenizer: str | None = None):
         spec = get_model(model)
@@ -530,7 +557,22 @@ class TokenCounter:
         return cls(model, tokenizer)
 
     def count(self, example: Any) -> TokenCounts:
-        return count_example(example, self.enc, self.formula)
+        """``count_example(example, self.enc, self.formula)``, with its counting functions bound
+        once (this runs once per line of a scan)."""
+        if type(example) is not dict:
+            return TokenCounts()
+        try:
+            fast = self._fast
+        except AttributeError:
+            core = getattr(self.enc, "_core_bpe", None)
+            self._safe = _length_counter(self.enc, self.enc.encode_ordinary)
+            fast = self._fast = _length_counter(self.enc, core.encode_ordinary) if core is not None else None
+        if fast is not None:
+            try:
+                return _count(example, self.enc, fast, self.formula)
+            except UnicodeEncodeError:  # a lone surrogate: tiktoken's wrapper replaces it (count_example)
+                pass
+        return _count(example, self.enc, self._safe, self.formula)
 
     __call__ = count
 

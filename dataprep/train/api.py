@@ -1,10 +1,11 @@
-"""`launch`: the one entry point the CLI calls after the gate, for every backend.
+"""`launch`: the one entry point for every backend, after the gate (`dataprep.train`, in job.py,
+runs the gate once and then `launch_gated`; the CLI only calls `dataprep.train`).
 
     result = launch("train.jsonl", TrainConfig(backend="trl", model="tiny-random"),
                     val_path="val.jsonl", gate_verdict="pass")
     print(result.describe()); sys.exit(result.exit_code)
 
-The gate itself runs in the caller (the CLI runs `dataprep gate` logic first); its verdict is passed
+The gate itself runs in the caller (`dataprep.train` runs it first); its verdict is passed
 in and recorded in the run card. A "fail" verdict refuses the launch (GateRefused, before any upload
 or model load) unless `force=True`, which is recorded too.
 
@@ -16,6 +17,7 @@ written, no model loaded, no request sent.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,11 +60,11 @@ class RunResult:
         return EXIT_OK if self.ok else EXIT_FAILED
 
     def describe(self) -> str:
-        """Human summary (for a dry run: the full plan)."""
+        """Human summary (for a dry run: the short launch plan; the whole plan is ``self.plan``)."""
         lines = []
         if self.status == "dry-run":
-            lines.append(f"DRY RUN — nothing launched. Backend {self.backend}; this is what would run:")
-            lines.append(format_plan(self.plan))
+            lines.append(f"DRY RUN: nothing was launched, uploaded or written. Backend {self.backend}.")
+            lines.extend(plan_lines(self.plan))
         else:
             lines.append(f"{self.backend}: {self.status}" + (f" — {self.error}" if self.error else ""))
             card = self.run_card
@@ -82,12 +84,88 @@ class RunResult:
 
                 lines.append(f"  launch with: {shlex.join(self.command)}")
             lines.append(f"  output: {self.output_dir}")
-        for w in self.warnings:
-            lines.append(f"WARNING: {w}")
+        if self.status != "dry-run":  # a dry run's warnings are in plan_lines, wrapped
+            for w in self.warnings:
+                lines.append(f"WARNING: {w}")
         return "\n".join(lines)
 
 
+LABEL = 12  # width of the label column of a dry run's plan
+
+
+def labelled(label: str, text: str, width: int = 80) -> list[str]:
+    """``label`` then ``text`` wrapped under it to ``width`` columns (long paths stay whole)."""
+    import textwrap
+
+    return textwrap.wrap(text, width, initial_indent=label.ljust(LABEL), subsequent_indent=" " * LABEL,
+                         break_long_words=False, break_on_hyphens=False) or [label]
+
+
+def _file_line(path: str, text: str | None = None, info: dict[str, Any] | None = None) -> str:
+    if text is not None:
+        n_bytes, n_lines = len(text.encode("utf-8")), text.count("\n") + (not text.endswith("\n"))
+    elif info:
+        n_bytes, n_lines = info.get("bytes"), info.get("examples", info.get("lines"))
+    else:
+        return path
+    parts = [f"{n_lines:,} lines" if isinstance(n_lines, int) else None,
+             f"{n_bytes:,} bytes" if isinstance(n_bytes, int) else None]
+    return f"{path} ({', '.join(x for x in parts if x)})"
+
+
+def plan_lines(plan: dict[str, Any], *, extra: list[str] = (), skip_warnings: tuple[str, ...] = ()) -> list[str]:
+    """A dry run's plan for a person: what would run, the files it reads and would write (paths,
+    lines, bytes), the settings that apply to this backend, ``extra`` lines (the caller's split and
+    estimate), and its warnings; under 60 lines
+    whatever the data size (the generated files themselves stay in ``plan["files"]``)."""
+    import shlex
+
+    out: list[str] = []
+    backend = plan.get("backend")
+    out += labelled("model", f"{plan.get('model')}" + (f" ({plan['method']})" if backend in
+                                                        ("trl", "axolotl", "llamafactory") else ""))
+    data = plan.get("data") or {}
+    for key, label in (("train", "train data"), ("validation", "validation"), ("general_eval", "general eval")):
+        info = data.get(key)
+        if info:
+            out += labelled(label, _file_line(str(info.get("path")), info=info))
+    out_dir = plan.get("output_dir")
+    if backend in ("openai", "together"):
+        out += labelled("would send", f"upload {', '.join(plan.get('uploads') or [])}, then create a "
+                        f"fine-tuning job at {plan.get('endpoint')} with:")
+        body = json.dumps(plan.get("request") or {}, indent=2, default=str, ensure_ascii=False)
+        out += [" " * LABEL + line for line in body.splitlines()]
+        out += labelled("would write", f"{out_dir}/run_card.json and RUN_CARD.md (job id, status, metrics)")
+    elif backend == "trl":
+        out += labelled("would run", "TRL's SFTTrainer in this process")
+        weights = "model" if plan.get("method") == "full" else "LoRA adapter"
+        out += labelled("would write", f"{out_dir}/ (the trained {weights} and tokenizer), "
+                        f"{out_dir}/checkpoints/, {out_dir}/run_card.json and RUN_CARD.md")
+    else:
+        if plan.get("command"):
+            out += labelled("would run", shlex.join(plan["command"]))
+        files = plan.get("files") or {}
+        for i, (path, text) in enumerate(files.items()):
+            out += labelled("would write" if i == 0 else "", _file_line(path, text))
+        out += labelled("" if files else "would write", f"{out_dir}/run_card.json and RUN_CARD.md")
+    settings = plan.get("settings") or {}
+    if settings:
+        out += labelled("settings", ", ".join(f"{k} {v}" for k, v in settings.items()))
+    if plan.get("loss"):
+        out += labelled("loss", plan["loss"])
+    out += extra
+    for w in plan.get("warnings") or []:
+        if not any(w.startswith(s) for s in skip_warnings):
+            out += labelled("WARNING", w)
+    if plan.get("gate_verdict") is not None:
+        out += labelled("gate", f"{plan['gate_verdict']}" + (" (forced: recorded in the run card)"
+                                                             if plan.get("forced") else ""))
+    return out
+
+
 def format_plan(plan: dict[str, Any]) -> str:
+    """The whole plan as JSON, then each generated file (masked): for a file or a log, not a
+    terminal (``plan_lines`` is the terminal's short form)."""
     from dataprep.mask import redact
 
     out = []
@@ -96,13 +174,38 @@ def format_plan(plan: dict[str, Any]) -> str:
     out.append(json.dumps(body, indent=2, default=str, ensure_ascii=False))
     for path, text in files.items():
         out.append(f"--- {path} ---")
-        # the files a run would write hold the user's data: shown on a terminal, masked
+        # the files a run would write hold the user's data: masked wherever they are shown
         out.append(redact(text.rstrip("\n")))
     if plan.get("command"):
         import shlex
 
         out.append(f"command: {shlex.join(plan['command'])}")
     return "\n".join(out)
+
+
+def _settings(config: TrainConfig, plan: dict[str, Any]) -> dict[str, Any]:
+    """The settings that apply to this backend, resolved (the defaults it would use), short."""
+    if config.backend in ("openai", "together"):
+        return {}  # the request shown is exactly what the service receives
+    if config.backend == "trl":
+        sft = plan.get("sft_config") or {}
+        s = {"epochs": sft.get("num_train_epochs"), "learning rate": sft.get("learning_rate"),
+             "batch": sft.get("per_device_train_batch_size"),
+             "grad accumulation": sft.get("gradient_accumulation_steps"), "max length": sft.get("max_length"),
+             "packing": sft.get("packing"), "scheduler": sft.get("lr_scheduler_type"), "seed": sft.get("seed")}
+        if config.max_steps is not None:
+            s["max steps"] = config.max_steps
+    else:
+        s = {"epochs": config.resolved_epochs(), "learning rate": config.resolved_learning_rate(),
+             "batch": config.resolved_batch_size(), "grad accumulation": config.grad_accumulation,
+             "max length": config.max_seq_length, "packing": config.packing, "scheduler": config.lr_scheduler,
+             "seed": config.seed}
+    if config.method != "full":
+        s.update({"lora r": config.lora_r, "alpha": config.lora_alpha, "dropout": config.lora_dropout,
+                  "targets": config.lora_target_modules})
+    return {k: ("on" if v is True else "off" if v is False else f"{v:,}" if isinstance(v, int) else v)
+            for k, v in s.items()
+            if v is not None}
 
 
 def _check_inputs(train_path: str | Path, val_path: str | Path | None, config: TrainConfig) -> None:
@@ -226,6 +329,7 @@ def plan_launch(train_path: str | Path, config: TrainConfig, *, val_path: str | 
         warnings.extend(result.warnings)
         if config.general_eval:
             warnings.append("general_eval is only used by the trl backend")
+    plan["settings"] = _settings(config, plan)
     plan["warnings"] = warnings
     return plan
 
@@ -260,6 +364,27 @@ def launch(
         raise ConfigError(f"gate_verdict must be pass, warn, fail or None; got {gate_verdict!r}")
     if gate_verdict == "fail" and not force:
         raise GateRefused("the gate failed; nothing launched (use --force to launch anyway, which is recorded)")
+    return launch_gated(train_path, config, val_path=val_path, gate_verdict=gate_verdict, force=force,
+                        dry_run=dry_run, on_event=on_event, on_log=on_log, client=client, callbacks=callbacks,
+                        follow=follow)
+
+
+def launch_gated(
+    train_path: str | Path,
+    config: TrainConfig,
+    *,
+    val_path: str | Path | None = None,
+    gate_verdict: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    on_event: Callable[[Any], None] | None = None,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    client: Any = None,
+    callbacks: list[Any] | None = None,
+    follow: bool = True,
+) -> RunResult:
+    """`launch` for a caller that has checked the gate itself (`dataprep.train` does, once, and
+    stops before any estimate or split on a failed gate); the verdict and `force` are recorded."""
     _check_inputs(train_path, val_path, config)
     life = model_lifecycle(config)  # a retired model for a hosted job: ConfigError before any upload
     out = Path(config.output_dir)
@@ -396,3 +521,52 @@ def follow_job(job_id: str, config: TrainConfig | None = None, *, client: Any = 
     if on_event is None and config.backend == "together":
         from .together_backend import print_together_event as print_event
     return _tuner(config, client, on_event or print_event).follow(job_id, timeout_s=config.follow_timeout_s)
+
+
+def event_printer(backend: str) -> Callable[[Any], None]:
+    """The stderr printer of a hosted backend's follow events (what `dataprep train` shows)."""
+    if backend == "together":
+        from .together_backend import print_together_event
+
+        return print_together_event
+    from .openai_backend import print_event
+
+    return print_event
+
+
+def poll_until_done(tuner: Any, job_id: str, *, terminal: tuple[str, ...], poll_extras: Callable[[], None],
+                    read_errors: tuple[type[BaseException], ...], wrap_error: Callable[[Exception, str], Exception],
+                    backend_flag: str = "", timeout_s: float | None = None, detached: Callable[[], Any]) -> Any:
+    """The follow loop both hosted tuners share: poll the job's status, emit each change, call
+    ``poll_extras`` (new events, checkpoints) and sleep until a status in ``terminal``. A failure to
+    read events is reported and the loop goes on (never lose the job over them). Ctrl-C or
+    ``timeout_s`` detach: the returned job result has status "detached" and the job keeps running.
+    ``backend_flag`` (" --backend together") goes into the commands the detach message suggests."""
+    last = None
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    result = None
+    try:
+        while True:
+            result = tuner.status(job_id)
+            if result.status != last:
+                tuner._emit("status", f"{job_id}: {result.status}", job_id, {"status": result.status})
+                last = result.status
+            try:
+                poll_extras()
+            except read_errors as exc:
+                tuner._emit("event", f"could not read events: {wrap_error(exc, 'reading events')}", job_id)
+            if result.status in terminal:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                result.status = "detached"
+                tuner._emit("status", f"{job_id}: stopped following after {timeout_s:.0f} s; the job keeps "
+                            "running", job_id)
+                break
+            tuner.sleep(tuner.poll_interval_s)
+    except KeyboardInterrupt:
+        result = result or detached()
+        result.status = "detached"
+        tuner._emit("status", f"{job_id}: detached (Ctrl-C); the job keeps running. Check it with `dataprep "
+                    f"train status {job_id}{backend_flag}`, stop it with `dataprep train cancel {job_id}"
+                    f"{backend_flag}`", job_id)
+    return result

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .api import poll_until_done
 from .config import ConfigError, RunCard, TrainConfig
 from .data import detect_format
 
@@ -477,41 +478,21 @@ class OpenAIFineTuner:
         seen_ckpts: set[str] = set()
         events: list[dict[str, Any]] = []
         ckpts: list[dict[str, Any]] = []
-        last_status = None
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        result = None
-        try:
-            while True:
-                result = self.status(job_id)
-                if result.status != last_status:
-                    self._emit("status", f"{job_id}: {result.status}", job_id, {"status": result.status})
-                    last_status = result.status
-                try:
-                    for ev in self.new_events(job_id, seen_events):
-                        events.append(ev)
-                        kind = "metrics" if ev.get("type") == "metrics" else "event"
-                        self._emit(kind, f"{ev['level']}: {ev['message']}", job_id, ev)
-                    for ck in self.new_checkpoints(job_id, seen_ckpts):
-                        ckpts.append(ck)
-                        m = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in ck["metrics"].items())
-                        self._emit("checkpoint", f"step {ck['step_number']}: {ck['fine_tuned_model_checkpoint']} "
-                                   f"({m})", job_id, ck)
-                except _api_errors() as exc:  # events are best effort: never lose the job over them
-                    self._emit("event", f"could not read events: {_wrap_api_error(exc, 'reading events')}", job_id)
-                if result.status in TERMINAL:
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    result.status = "detached"
-                    self._emit("status", f"{job_id}: stopped following after {timeout_s:.0f} s; the job keeps "
-                               "running", job_id)
-                    break
-                self.sleep(self.poll_interval_s)
-        except KeyboardInterrupt:
-            result = result or JobResult(job_id=job_id, status="detached")
-            result.status = "detached"
-            self._emit("status", f"{job_id}: detached (Ctrl-C); the job keeps running. Check it with "
-                       f"`dataprep train status {job_id}`, stop it with `dataprep train cancel {job_id}`", job_id)
+
+        def poll_events_and_checkpoints() -> None:
+            for ev in self.new_events(job_id, seen_events):
+                events.append(ev)
+                kind = "metrics" if ev.get("type") == "metrics" else "event"
+                self._emit(kind, f"{ev['level']}: {ev['message']}", job_id, ev)
+            for ck in self.new_checkpoints(job_id, seen_ckpts):
+                ckpts.append(ck)
+                m = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in ck["metrics"].items())
+                self._emit("checkpoint", f"step {ck['step_number']}: {ck['fine_tuned_model_checkpoint']} ({m})",
+                           job_id, ck)
+
+        result = poll_until_done(self, job_id, terminal=TERMINAL, poll_extras=poll_events_and_checkpoints,
+                                 read_errors=_api_errors(), wrap_error=_wrap_api_error, timeout_s=timeout_s,
+                                 detached=lambda: JobResult(job_id=job_id, status="detached"))
         result.events = events
         result.checkpoints = ckpts
         if result.status == "succeeded":

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .api import poll_until_done
 from .config import ConfigError, RunCard, TrainConfig
 from .data import detect_format
 from .openai_backend import EventCallback, FollowEvent, JobResult, print_event
@@ -239,35 +240,15 @@ class TogetherFineTuner:
         detach (status "detached"); the job is not cancelled."""
         seen: set[tuple] = set()
         events: list[dict[str, Any]] = []
-        last = None
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        result = None
-        try:
-            while True:
-                result = self.status(job_id)
-                if result.status != last:
-                    self._emit("status", f"{job_id}: {result.status}", job_id, {"status": result.status})
-                    last = result.status
-                try:
-                    for ev in self.new_events(job_id, seen):
-                        events.append(ev)
-                        self._emit("event", f"{ev['level']}: {ev['message']}", job_id, ev)
-                except _errors() as exc:  # events are best effort: never lose the job over them
-                    self._emit("event", f"could not read events: {_wrap(exc, 'reading events')}", job_id)
-                if result.status in TERMINAL:
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    result.status = "detached"
-                    self._emit("status", f"{job_id}: stopped following after {timeout_s:.0f} s; the job keeps "
-                               "running", job_id)
-                    break
-                self.sleep(self.poll_interval_s)
-        except KeyboardInterrupt:
-            result = result or JobResult(job_id=job_id, status="detached")
-            result.status = "detached"
-            self._emit("status", f"{job_id}: detached (Ctrl-C); the job keeps running. Check it with `dataprep "
-                       f"train status {job_id} --backend together`, stop it with `dataprep train cancel {job_id} "
-                       "--backend together`", job_id)
+
+        def poll_events() -> None:
+            for ev in self.new_events(job_id, seen):
+                events.append(ev)
+                self._emit("event", f"{ev['level']}: {ev['message']}", job_id, ev)
+
+        result = poll_until_done(self, job_id, terminal=TERMINAL, poll_extras=poll_events, read_errors=_errors(),
+                                 wrap_error=_wrap, backend_flag=" --backend together", timeout_s=timeout_s,
+                                 detached=lambda: JobResult(job_id=job_id, status="detached"))
         result.events = events
         if result.status == "error":
             errs = [e["message"] for e in events if e.get("level") == "error" or e.get("type") == "job_error"]

@@ -68,7 +68,7 @@ def assessment(profile, preset, jobs: int):
 def language_sample(dataset, jobs: int = 1) -> tuple[dict[int, str], int]:
     """{0-based line: example language} over the diversity report's sample of examples."""
     from dataprep.diversity.language import detect_sample, sample_indices
-    from dataprep.scan import _texts_of
+    from dataprep.text import example_format, texts_of
 
     prof = dataset.profile
     ex = example_rows(prof)
@@ -78,8 +78,7 @@ def language_sample(dataset, jobs: int = 1) -> tuple[dict[int, str], int]:
     for i in picks.tolist():
         rec, _ = dataset.parse(i)
         if isinstance(rec, dict):
-            fmt = fmts[i] if fmts[i] != "unknown" else prof.format
-            u, a, *_ = _texts_of(rec, fmt)
+            u, a, *_ = texts_of(rec, example_format(fmts[i], prof.format))
         else:
             u, a = "", ""
         users.append(u)

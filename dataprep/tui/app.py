@@ -43,13 +43,22 @@ FILTER_HELP = ("space-separated, all must hold: role:" + "|".join(ROLES) + " · 
                + " · ".join(f"{k} ({v})" for k, v in FLAG_HELP.items()))
 
 
+def scan_status(done: int, total: int | None, rows: int) -> str:
+    """The status bar's scan part: the share of the file's bytes scanned so far."""
+    from dataprep.tui.model import human_bytes
+
+    if total and done <= total:  # a compressed file's bytes outgrow its size on disk: no share
+        return f"scanning {min(99, int(100 * done / total))}% of {human_bytes(total)} · {rows:,} rows"
+    return f"scanning · {human_bytes(done)} · {rows:,} rows"
+
+
 class DataprepApp(App):
     """Inspect one chat dataset: overview, examples, findings, duplicates."""
 
     CSS_PATH = str(Path(__file__).with_name("styles.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "dataprep"
     BINDINGS = [
-        Binding("f1", "help", "Help"),
+        Binding("question_mark,f1", "help", "Help"),
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
         Binding("colon", "goto", "Go to line"),
@@ -236,11 +245,13 @@ class DataprepApp(App):
                 self._background.start()
                 results = self._background.results(lambda: worker.is_cancelled)
             else:
-                results = pipeline(self.path, **kw)
+                results = pipeline(self.path, **kw, on_progress=lambda *a: self._safe_call(self._scan_progress, *a))
             for kind, payload in results:
                 if worker.is_cancelled:
                     return
-                if kind == "profile":
+                if kind == "progress":
+                    self._safe_call(self._scan_progress, *payload)
+                elif kind == "profile":
                     prof = payload
                     # grouping findings is plain Python: do it here, off the UI thread
                     self._safe_call(self._profile_ready, prof, index_findings(prof.findings, prof.rows.height))
@@ -262,6 +273,10 @@ class DataprepApp(App):
                             f"failed: {type(e).__name__}: {e}")
         finally:
             self.scan_busy = False
+
+    def _scan_progress(self, done: int, total: int | None, rows: int) -> None:
+        if self.dataset.profile is None:  # a late message after the profile: keep "scanned"
+            self._set_status("scan", scan_status(done, total, rows))
 
     def _profile_ready(self, prof, fi) -> None:
         ds = self.dataset
@@ -489,6 +504,16 @@ class DataprepApp(App):
     def on_examples_list_highlighted(self, event: ExamplesList.Highlighted) -> None:
         self.conversation.show(event.line)
 
+    def on_examples_list_opened(self, event: ExamplesList.Opened) -> None:
+        """Enter on an example: its conversation takes the focus (arrows and page keys scroll it)."""
+        if event.line is None:
+            return
+        self.conversation.show(event.line)
+        self.conversation.focus()
+
+    def on_conversation_view_back(self, event: ConversationView.Back) -> None:
+        self.examples.focus()
+
     def on_findings_tree_jump(self, event: FindingsTree.Jump) -> None:
         if event.line <= 0:
             self.notify("a whole-file finding: it has no line")
@@ -587,6 +612,7 @@ class DataprepApp(App):
             ("Everywhere", rows(self.BINDINGS) + [("ctrl+p", "Command palette: every action by name"),
                                                    ("tab / shift+tab", "Move focus between panes")]),
             ("Examples list", rows(ExamplesList.BINDINGS) + [("mouse", "Click a row to open it; wheel scrolls")]),
+            ("Conversation", rows(ConversationView.BINDINGS) + [("up / down / pgup / pgdn", "Scroll it")]),
             ("Findings", rows(FindingsTree.BINDINGS) + [("enter", "Open a rule / jump to the finding's example")]),
             ("Duplicates", rows(ClusterList.BINDINGS) + [("enter", "Open the cluster's kept line in Examples")]),
         ]

@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from dataprep.mask import redact
@@ -278,7 +279,11 @@ class ConversationView(VerticalScroll, can_focus=True):
     """The selected example, re-rendered whenever the selection or the data changes."""
 
     DEFAULT_CSS = "ConversationView { height: 1fr; } ConversationView > Static { width: 1fr; }"
-    BINDINGS = [Binding("R", "toggle_reveal", "Raw text (secrets too)")]
+    BINDINGS = [Binding("R", "toggle_reveal", "Raw text (secrets too)"),
+                Binding("escape,left", "back", "Back to the list")]
+
+    class Back(Message):
+        """Escape in the conversation: the focus goes back to the examples list."""
 
     def __init__(self, dataset: Dataset, **kw):
         super().__init__(**kw)
@@ -308,6 +313,9 @@ class ConversationView(VerticalScroll, can_focus=True):
         else:
             self.body.update(render_example(self.dataset, line, self.regex, reveal=self.reveal))
         self.scroll_home(animate=False)
+
+    def action_back(self) -> None:
+        self.post_message(self.Back())
 
     def action_toggle_reveal(self) -> None:
         self.reveal = not self.reveal

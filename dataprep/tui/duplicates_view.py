@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from dataprep.mask import redact
+from dataprep.text import compared_text, example_format
 from dataprep.tui.model import Dataset
 
 LIST_LIMIT = 2000  # clusters listed; the largest come first
@@ -129,14 +130,16 @@ class DuplicatesView(Vertical):
             lst.highlighted = 0
 
     def _text(self, line: int) -> str:
-        """The compared text of a member, secrets and personal data masked (masked, then cut)."""
-        from dataprep.dedup.text import compare_text
-
+        """The text dedup hashed for a member (``dataprep.text.compared_text``, with the scan's
+        compare mode and the row's format), secrets and personal data masked (masked, then cut)."""
         rec, err = self.dataset.parse(line)
         if rec is None:
             return redact(self.dataset.raw_text(line, 20_000 + 4096))[:20_000]
-        mode = self.dataset.profile.options.compare if self.dataset.profile is not None else "conversation"
-        return redact(compare_text(rec, mode))
+        prof = self.dataset.profile
+        if prof is None:  # clusters arrive after the scan; this only guards a reset dataset
+            return redact(compared_text(rec))
+        fmt = example_format(prof.rows["format"][line], prof.format)
+        return redact(compared_text(rec, fmt, prof.options.compare))
 
     def show_cluster(self, idx: int | None) -> None:
         self.current = idx

@@ -97,6 +97,7 @@ class ExamplesList(ScrollView, can_focus=True):
         Binding("pagedown,ctrl+f,space", "page(1)", "Page down", show=False),
         Binding("home,g", "first", "First"),
         Binding("end,G", "last", "Last"),
+        Binding("enter", "open", "Open conversation"),
     ]
     COMPONENT_CLASSES = {"examples-list--cursor"}
     DEFAULT_CSS = """
@@ -106,6 +107,13 @@ class ExamplesList(ScrollView, can_focus=True):
     """
 
     class Highlighted(Message):
+        def __init__(self, line: int | None):
+            super().__init__()
+            self.line = line  # 0-based line, None when the list is empty
+
+    class Opened(Message):
+        """Enter on a row: the app moves the focus into its conversation."""
+
         def __init__(self, line: int | None):
             super().__init__()
             self.line = line  # 0-based line, None when the list is empty
@@ -227,6 +235,9 @@ class ExamplesList(ScrollView, can_focus=True):
 
     def action_page(self, direction: int) -> None:
         self.move_to(self.cursor + direction * max(1, self.size.height - 1))
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened(self.current_line))
 
     def action_first(self) -> None:
         self.move_to(0)

@@ -42,7 +42,7 @@ def rule_label(rule: str, count: int, severity) -> Text:
 
 class FindingsTree(Tree):
     BINDINGS = [
-        Binding("question_mark", "rule_doc", "Rule doc"),
+        Binding("d", "rule_doc", "Rule doc"),  # ? is help everywhere
         Binding("l", "list_lines", "Filter examples"),
         Binding("x", "export_rule", "Export lines"),
     ]

@@ -31,14 +31,16 @@ def lean(prof):
                                exact=np.zeros(0, np.uint64), text=None)
 
 
-def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses: bool) -> Iterator[tuple[str, object]]:
-    """(kind, payload) results in order: profile, tokens, dups, assessment; notes and errors too."""
+def pipeline(path: str, *, jobs: int | None, cache: bool, preset_spec, analyses: bool,
+             on_progress: Callable[[int, int | None, int], None] | None = None) -> Iterator[tuple[str, object]]:
+    """(kind, payload) results in order: profile, tokens, dups, assessment; notes and errors too.
+    ``on_progress(bytes done, total bytes, rows)``: called as the scan's shards complete."""
     from dataprep.scan import default_jobs, scan
 
     preset = analysis.load_preset(preset_spec)  # None when the gate's presets are not installed
     model = analysis.preset_model(preset)
     try:
-        prof = scan(path, jobs=jobs, cache=cache, model=model)
+        prof = scan(path, jobs=jobs, cache=cache, model=model, progress=on_progress or False)
     except (OSError, EOFError) as e:  # scan promises a DP100 profile for unreadable input; keep it here too
         from dataprep.scan import ScanOptions, _unreadable
 
@@ -88,7 +90,11 @@ def _child(q, path: str, jobs, cache: bool, preset_spec, analyses: bool) -> None
     # app's loader thread ends, which waits on us for as long as we work.
     watch_parent(signal.SIGTERM)
     try:
-        for item in pipeline(path, jobs=jobs, cache=cache, preset_spec=preset_spec, analyses=analyses):
+        def progress(done: int, total: int | None, rows: int) -> None:
+            q.put(("progress", (done, total, rows)))
+
+        for item in pipeline(path, jobs=jobs, cache=cache, preset_spec=preset_spec, analyses=analyses,
+                             on_progress=progress):
             q.put(item)
     except BaseException as e:  # report, do not die silently
         q.put(("error", f"{type(e).__name__}: {e}"))

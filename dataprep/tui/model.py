@@ -11,9 +11,9 @@ import numpy as np
 import orjson
 
 from dataprep.schema.findings import Finding, Severity
+from dataprep.text import messages_of, role_pattern
 from dataprep.tui.line_index import LineIndex
 
-ROLE_LETTER = {"system": "s", "developer": "d", "user": "u", "assistant": "a", "tool": "t", "function": "f"}
 DUP_NAMES = ("", "exact", "near")  # dataprep.dedup.clusters.DUP_KINDS, "none" shown as nothing
 PARSE_LIMIT = 1 << 20  # lines above 1 MB are parsed only when opened, never while scrolling the list
 
@@ -45,25 +45,6 @@ class Analysis:
     language_sample: int = 0
     tier: dict | None = None  # the assessment's volume section
     notes: list[str] = field(default_factory=list)  # what could not be computed, and why
-
-
-def roles_pattern(rec) -> str:
-    """``s,u,a`` letters of an example's messages (chat or DPO), as the scan writes them."""
-    if not isinstance(rec, dict):
-        return ""
-    msgs = rec.get("messages")
-    if not isinstance(msgs, list):
-        inp = rec.get("input")
-        ok = isinstance(inp, dict) and isinstance(inp.get("messages"), list)
-        msgs = list(inp["messages"]) if ok else []
-        out = rec.get("preferred_output")
-        if isinstance(out, list):
-            msgs += out
-    letters = []
-    for m in msgs:
-        role = m.get("role") if isinstance(m, dict) else None
-        letters.append(ROLE_LETTER.get(role, "?") if isinstance(role, str) else "?")
-    return ",".join(letters)
 
 
 def plural(n: int, word: str) -> str:
@@ -220,7 +201,7 @@ class Dataset:
             elif not isinstance(rec, dict):
                 note = "not an object"
             tools = isinstance(rec, dict) and bool(rec.get("tools"))
-            info = RowInfo(i + 1, roles_pattern(rec), None, 0, 0, 0, tools, False, "", note)
+            info = RowInfo(i + 1, role_pattern(messages_of(rec)), None, 0, 0, 0, tools, False, "", note)
         if len(self._row_cache) > 4096:
             self._row_cache.clear()
         self._row_cache[i] = info

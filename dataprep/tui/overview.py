@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from dataprep.output.numbers import dollars
 from dataprep.tui.model import Dataset, human_bytes, plural
 
 VERDICT_STYLES = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
@@ -174,7 +175,7 @@ class OverviewPanel(VerticalScroll, can_focus=True):
                 continue
             price = r.get("estimated_cost_usd")
             if price is not None:
-                cost_s = f"{price:,.2f}" if price >= 1 else f"{price:.4f}"
+                cost_s = dollars(price, sign="", cents_from=1.0)  # the column says USD
             elif r.get("gpu_hours") is not None:
                 cost_s = f"{r['gpu_hours']:,.3g} GPU-h"
             else:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import orjson
 
-from dataprep.tui.model import ROLE_LETTER, Dataset
+from dataprep.text import ROLE_LETTER, message_text, messages_of
+from dataprep.tui.model import Dataset
 
 FLAGS = ("tools", "over", "dup", "errors", "warnings", "invalid")
 ROLES = tuple(ROLE_LETTER)
@@ -147,34 +148,13 @@ def candidates(ds: Dataset, f: Filter) -> np.ndarray:
 
 
 def message_texts(rec, role: str | None = None) -> Iterable[str]:
-    """Every message text of an example (content, tool-call arguments), optionally one role's."""
-    if not isinstance(rec, dict):
-        return
-    msgs = rec.get("messages")
-    if not isinstance(msgs, list):
-        msgs = []
-        inp = rec.get("input")
-        if isinstance(inp, dict) and isinstance(inp.get("messages"), list):
-            msgs += inp["messages"]
-        for k in ("preferred_output", "non_preferred_output"):
-            if isinstance(rec.get(k), list):
-                msgs += rec[k]
-    for m in msgs:
-        if not isinstance(m, dict) or (role and m.get("role") != role):
-            continue
-        c = m.get("content")
-        if isinstance(c, str):
-            yield c
-        elif isinstance(c, list):
-            for p in c:
-                if isinstance(p, dict) and isinstance(p.get("text"), str):
-                    yield p["text"]
-        calls = m.get("tool_calls")
-        if isinstance(calls, list):
-            for call in calls:
-                fn = call.get("function") if isinstance(call, dict) else None
-                if isinstance(fn, dict):
-                    yield f"{fn.get('name', '')} {fn.get('arguments', '')}"
+    """Every message's text as a person reads it (``dataprep.text.message_text``: content, then
+    tool calls), optionally one role's; a preference example's rejected output is searched too."""
+    for m in messages_of(rec, rejected=True):
+        if type(m) is dict and not (role and m.get("role") != role):
+            t = message_text(m)
+            if t:
+                yield t
 
 
 def _literal(pattern: str) -> bytes | None:
