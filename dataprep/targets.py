@@ -46,7 +46,7 @@ from pathlib import Path
 
 from dataprep.checks import formats as F
 from dataprep.schema.catalog import all_rules, get_rule
-from dataprep.schema.findings import Finding, Severity, make_finding
+from dataprep.schema.findings import Finding, Severity
 
 __all__ = ["Target", "TargetError", "apply_target", "builtin_targets", "choose_target", "load_target",
            "project_target"]
@@ -277,23 +277,10 @@ def _graded(target: Target, f: Finding) -> Finding | None:
     if f.rule in target.unverified and sev is Severity.ERROR:  # unreachable for a loaded target; belt and braces
         sev = Severity.WARNING
     f.severity = sev
-    f.message = _cited(target, f.rule, f.message)
+    from dataprep.checks.targets import cited
+
+    f.message = cited(target, f.rule, f.message)
     return f
-
-
-def _cited(target: Target, rule: str, message: str) -> str:
-    why = target.unverified.get(rule)
-    return f"{message} {target.cite}" + (f" UNVERIFIED: {why}" if why else "")
-
-
-def new_finding(target: Target, rule: str, path: str, line: int, message: str, pointer: str | None = None):
-    """A finding of one of the target's own rules, at its severity (None: the target turns it off)."""
-    sev = target.rule_severity(rule)
-    if sev is None:
-        return None
-    if rule in target.unverified and sev is Severity.ERROR:
-        sev = Severity.WARNING
-    return make_finding(rule, path, line, _cited(target, rule, message), pointer=pointer, severity=sev)
 
 
 def apply_target(findings: list[Finding], target: Target | None, profile) -> list[Finding]:

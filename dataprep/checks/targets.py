@@ -21,15 +21,30 @@ from dataprep.checks import formats as F
 from dataprep.checks.state import file_level_findings
 from dataprep.io.reader import BOM, iter_lines, open_binary
 from dataprep.io.targets import NOVA_RESERVED  # the one list of Nova's reserved strings (convert uses it too)
+from dataprep.schema.findings import Severity, make_finding
 from dataprep.text import content_text, example_format, messages_of
 
 LETTER_ROLE = {"s": "system", "d": "developer", "u": "user", "a": "assistant", "t": "tool", "f": "function",
                "?": "unknown"}
 
 
-def file_findings(profile, target, path: str) -> list:
-    from dataprep.targets import new_finding
+def cited(target, rule: str, message: str) -> str:
+    """``message`` with the target's citation (name, date, source) and, for an unverified rule, why."""
+    why = target.unverified.get(rule)
+    return f"{message} {target.cite}" + (f" UNVERIFIED: {why}" if why else "")
 
+
+def new_finding(target, rule: str, path: str, line: int, message: str, pointer: str | None = None):
+    """A finding of one of the target's own rules, at its severity (None: the target turns it off)."""
+    sev = target.rule_severity(rule)
+    if sev is None:
+        return None
+    if rule in target.unverified and sev is Severity.ERROR:
+        sev = Severity.WARNING
+    return make_finding(rule, path, line, cited(target, rule, message), pointer=pointer, severity=sev)
+
+
+def file_findings(profile, target, path: str) -> list:
     out = []
     state = profile.state
     fmt = state.format
@@ -133,8 +148,6 @@ def llamafactory_drop(pattern: str) -> str | None:
 
 def row_findings(profile, target, path: str) -> tuple[list, set[int]]:
     """(DP704 / DP705 findings, the lines they cover) from the roles column, one check per pattern."""
-    from dataprep.targets import new_finding
-
     if target.alternation == "none" and set(target.roles) >= set(LETTER_ROLE.values()) - {"unknown"}:
         return [], set()
     rows = profile.rows
@@ -177,8 +190,6 @@ def text_findings(profile, target, path: str) -> list:
     that have them; nothing for other targets. Only candidate lines are parsed: for DP707 the
     lines where a C-speed search of the file finds a reserved string (or an escaped ``<``), for
     DP706 the examples whose roles show a tool call or a tool message."""
-    from dataprep.targets import new_finding
-
     if not (target.reserved_strings or target.tool_call_id_length):
         return []
     rows = profile.rows

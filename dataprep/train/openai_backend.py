@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .api import poll_until_done
 from .config import ConfigError, RunCard, TrainConfig
 from .data import detect_format
+from .follow import poll_until_done
 
 OPENAI_API_HOSTS = ("api.openai.com",)
 DEFAULT_AZURE_API_VERSION = "2024-10-21"

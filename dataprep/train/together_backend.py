@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .api import poll_until_done
 from .config import ConfigError, RunCard, TrainConfig
 from .data import detect_format
+from .follow import poll_until_done
 from .openai_backend import EventCallback, FollowEvent, JobResult, print_event
 
 TERMINAL = ("completed", "error", "cancelled")
