@@ -9,15 +9,12 @@ A compressed file or stdin is first copied, only the wanted lines, to a temporar
 
 Small jobs (or ``jobs=1``) run in this process: starting workers costs more than they save.
 The workers die with this process and leave Ctrl-C to it (``dataprep.lifetime``), and an
-interrupted or failed run ends them at once (``_Pool``).
+interrupted or failed run ends them at once (the scan's ``_pool``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 import orjson
@@ -81,58 +78,6 @@ def _run_chunk(args: tuple) -> list[tuple[np.ndarray, float]]:
     return conflict_chunk(*args)
 
 
-class _Pool:
-    """A spawn-context process pool whose workers die with this process and ignore Ctrl-C
-    (``lifetime.worker_init``); left by an exception (Ctrl-C, SIGTERM) it ends them at once."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.ex: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Pool:
-        from dataprep.lifetime import ensure_tracker, reclaim_signals, worker_init
-
-        ensure_tracker()
-        reclaim_signals()
-        self.ex = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=worker_init)
-        return self
-
-    def submit(self, fn, *args) -> Future:
-        from dataprep.lifetime import sigint_blocked
-
-        assert self.ex is not None
-        with sigint_blocked():  # workers start on submit, with Ctrl-C held back (lifetime)
-            return self.ex.submit(fn, *args)
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        ex, self.ex = self.ex, None
-        if ex is None:
-            return False
-        if exc_type is None:
-            ex.shutdown(wait=True)
-            return False
-        procs = list((getattr(ex, "_processes", None) or {}).values())
-        ex.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        deadline = time.monotonic() + 1.0
-        for p in procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-            if p.is_alive():
-                p.kill()
-                p.join(0.5)
-        return False
-
-
-def default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 class PendingConflicts:
     """DP503 started in the background: ``result()`` gives, per conflicting group, the wanted
     positions (indices into the ``offsets`` given) and the lowest answer similarity.
@@ -145,9 +90,13 @@ class PendingConflicts:
                  group_sizes: np.ndarray, *, jobs: int | None = None, spool=None):
         self.args = (path, offsets, lengths, keys)
         self.spans = chunks_of(group_sizes)
-        self.jobs = default_jobs() if jobs is None else jobs
+        if jobs is None:
+            from dataprep.scan import default_jobs
+
+            jobs = default_jobs()
+        self.jobs = jobs
         self.spool = spool  # callable returning (plain path, offsets) when path cannot be seeked
-        self.pool: _Pool | None = None
+        self.pool = None  # dataprep.scan._pool: the scan's worker pool (lifetime, Ctrl-C, fast end)
         self.futures: list[Future] = []
 
     def __enter__(self) -> PendingConflicts:
@@ -156,8 +105,11 @@ class PendingConflicts:
             if self.spool is not None:
                 path, offsets = self.spool()
                 self.args = (path, offsets, lengths, keys)
-            self.pool = _Pool(min(self.jobs, len(self.spans))).__enter__()
-            self.futures = [self.pool.submit(_run_chunk, (path, offsets[a:b], lengths[a:b], keys[a:b]))
+            from dataprep.scan import _pool
+
+            self.pool = _pool(min(self.jobs, len(self.spans)))
+            ex = self.pool.__enter__()
+            self.futures = [ex.submit(_run_chunk, (path, offsets[a:b], lengths[a:b], keys[a:b]))
                             for a, b in self.spans]
         return self
 
