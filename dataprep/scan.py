@@ -41,6 +41,7 @@ from dataprep.diversity.features import TextFeatures, merge_text_features, text_
 from dataprep.diversity.structure import system_prompt_hash
 from dataprep.io.reader import BOM, InputError, iter_lines, open_binary
 from dataprep.mask import redact
+from dataprep.memory import release_freed
 from dataprep.schema.findings import Finding, Severity
 from dataprep.text import texts_of as _texts_of  # the one definition of an example's text
 from dataprep.tokens.count import COUNT_FIELDS, TokenCounter
@@ -168,6 +169,77 @@ def _counter(opts: ScanOptions) -> TokenCounter:
 _ERROR, _WARNING = Severity.ERROR, Severity.WARNING
 
 
+# Lines this process has scanned before. Heavily duplicated data (resampled, templated or
+# augmented sets: half the lines of such a file can be byte-identical copies) repeats whole
+# lines, and what a line yields is a function of its bytes, the file's path and format and the
+# options alone: a copy takes the first one's checks, texts, token counts and sketch instead of
+# computing them again. Bounded: past MEMO_BYTES (estimated) no new line is remembered.
+MEMO_BYTES = 256 * 2**20
+_MEMO_ENTRY_BYTES = 320  # an entry's own objects (tuples, dict slot, outcome), texts aside
+
+
+class _MemoEntry:
+    __slots__ = ("outcome", "findings", "base", "texts", "tokens", "user", "assistant", "system", "fresh",
+                 "slot")
+
+    def __init__(self, outcome, findings, base, texts, tokens, user, assistant, system, fresh):
+        self.outcome = outcome  # LineOutcome without the record (FileState.add reads only flags)
+        self.findings = findings  # the first copy's findings (their line numbers are replaced)
+        self.base = base  # (format, blank, parsed, valid, errors, warnings, is_example)
+        self.texts, self.tokens = texts, tokens
+        self.user, self.assistant = user, assistant  # only when the scan keeps texts (diversity)
+        self.system = system  # (hash, masked excerpt) of the system prompt, or None
+        self.fresh = fresh  # row of the current shard's sketch batch; -1 once ``slot`` is set
+        self.slot = -1  # row of the memo's signature store, set when the first copy's shard ends
+
+
+class _LineMemo:
+    def __init__(self, key: tuple):
+        self.key = key
+        self.entries: dict[int, _MemoEntry] = {}
+        self.bytes = 0
+        # signatures and exact keys of the entries, one row each (grown by doubling): copies
+        # gather theirs with one fancy index instead of one Python object per entry
+        self.signatures = np.zeros((0, 0), dtype=np.uint32)
+        self.exact = np.zeros(0, dtype=np.uint64)
+        self.used = 0
+
+    def keep(self, sigs: np.ndarray, exact: np.ndarray) -> int:
+        """Store rows of signatures and exact keys; returns the first slot."""
+        need = self.used + len(exact)
+        if need > len(self.exact):
+            cap = max(need, 2 * len(self.exact), 1024)
+            grown = np.empty((cap, sigs.shape[1]), dtype=np.uint32)
+            if self.used:
+                grown[:self.used] = self.signatures[:self.used]
+            self.signatures = grown
+            self.exact = np.concatenate([self.exact[:self.used], np.empty(cap - self.used, np.uint64)])
+        first = self.used
+        self.signatures[first:need] = sigs
+        self.exact[first:need] = exact
+        self.used = need
+        return first
+
+
+_MEMO: _LineMemo | None = None
+
+
+def _line_memo(path: str, expected: str, opts: ScanOptions) -> _LineMemo | None:
+    global _MEMO
+    if MEMO_BYTES <= 0:
+        return None
+    key = (path, expected, opts)
+    if _MEMO is None or _MEMO.key != key:
+        _MEMO = _LineMemo(key)
+    return _MEMO
+
+
+def forget_lines() -> None:
+    """Drop this process's memory of scanned lines (the driver calls it when a scan ends)."""
+    global _MEMO
+    _MEMO = None
+
+
 def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) -> _Shard:
     # Each line allocates and frees a tree of parsed objects but makes no reference cycles, so
     # refcounting frees everything; the cyclic collector would only add passes that walk all
@@ -176,9 +248,18 @@ def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) ->
     gc.disable()
     try:
         return _scan_lines_no_gc(lines, path, expected, opts)
+    except BaseException:
+        forget_lines()  # entries of an unfinished shard wait for signatures that never come
+        raise
     finally:
         if enabled:
             gc.enable()
+        # The shard's records and texts are freed now, between the memo's live entries: give
+        # those pages back, so a process's RSS is what it holds, not what it once parsed.
+        release_freed()
+
+
+_PARSED = object()  # a memo outcome's record: parsed (what FileState.add asks), not kept
 
 
 def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptions) -> _Shard:
@@ -193,12 +274,16 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     users: list[str | None] = []
     assistants: list[str | None] = []
     example_offsets: list[int] = []  # diversity blocks are cut by byte offset: same on any shard layout
-    compare: list[str] = []
+    compare: list[str] = []  # compared texts of the lines first seen in this shard (sketched at its end)
+    sig_rows: list[int] = []  # per row: its text's index in ``compare``, or -1 (signature of an earlier shard)
+    earlier: list[tuple[int, _MemoEntry]] = []  # (row, entry) of copies of lines of earlier shards
+    created: list[_MemoEntry] = []
     systems: dict[int, str] = {}
     base: list[tuple] = []  # (line, offset, length, format, blank, parsed, valid, errors, warnings, is_example)
     texts: list[tuple] = []  # (roles, turns, tool_calls, has_tools, system_hash, chars x4, prompt_hash)
     tokens: list[tuple] = []  # COUNT_FIELDS
     add_base, add_texts, add_tokens, add_compare = base.append, texts.append, tokens.append, compare.append
+    add_sig = sig_rows.append
     zeros = (0,) * len(COUNT_FIELDS)
     empty = ("", 0, 0, False, 0, 0, 0, 0, 0, 0)
     mode = opts.compare
@@ -207,7 +292,38 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     trainable = F.TRAINABLE
     unknown = F.UNKNOWN
     xxh = xxhash.xxh3_64_intdigest
+    memo = _line_memo(path, expected, opts)
+    entries = memo.entries if memo is not None else {}
+    line_key = xxhash.xxh3_128_intdigest
+    sig_bytes = 4 * opts.minhash.num_perm if want_sketch else 0
     for line in lines:
+        data = line.data
+        # The first line of a file is never a copy: a BOM or a first-line rule may apply to it.
+        key = line_key(data) if memo is not None and line.offset else None
+        e = entries.get(key) if key is not None else None
+        if e is not None:
+            add_state(line, e.outcome)
+            if e.findings:
+                n = line.number
+                findings.extend([Finding(f.rule, f.name, f.severity, f.path, n, f.message, f.column, f.pointer)
+                                 for f in e.findings])
+            add_base((line.number, line.offset, len(data), *e.base))
+            add_tokens(e.tokens)
+            add_texts(e.texts)
+            if e.base[-1]:
+                if e.system is not None and e.system[0] not in systems:
+                    systems[e.system[0]] = e.system[1]
+                if want_text:
+                    users.append(e.user)
+                    assistants.append(e.assistant)
+                    example_offsets.append(line.offset)
+            if want_sketch:
+                if e.fresh >= 0:
+                    add_sig(e.fresh)
+                else:
+                    earlier.append((len(sig_rows), e))
+                    add_sig(-1)
+            continue
         out: LineOutcome = check_line(line, path, expected, content)
         add_state(line, out)
         found = out.findings
@@ -223,22 +339,29 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
         parsed = rec is not NOTHING
         fmt = out.format if out.format != unknown else expected
         is_example = parsed and type(rec) is dict and fmt in trainable
-        add_base((line.number, line.offset, len(line.data), out.format, out.blank, parsed, out.valid, err, warn,
-                  is_example))
+        row_base = (out.format, out.blank, parsed, out.valid, err, warn, is_example)
+        add_base((line.number, line.offset, len(data), *row_base))
+        u = a = system = None
+        fresh = -1
         if is_example:
             u, a, s, pattern, chars, ncalls, turns, bad = _texts_of(rec, fmt)
-            add_tokens(count(rec).as_tuple() if count is not None else zeros)
+            row_tokens = count(rec).as_tuple() if count is not None else zeros
             sh = 0
             if s is not None:
                 sh = system_prompt_hash(s)
-                if sh not in systems:
-                    systems[sh] = redact(s[:4096])[:200]  # masked before it is cut: a cut key matches nothing
+                system = (sh, systems.get(sh))
+                if system[1] is None:
+                    # masked before it is cut: a cut key matches nothing
+                    system = (sh, redact(s[:4096])[:200])
+                    systems[sh] = system[1]
             if want_text:
                 users.append(u)
                 assistants.append(a)
                 example_offsets.append(line.offset)
             if want_sketch:
                 # None: text that cannot be read, which the sketch keys as never comparable.
+                fresh = len(compare)
+                add_sig(fresh)
                 add_compare(None if bad & unread_mask else
                             f"{u}\n{a}" if mode == "conversation" else (u if mode == "user" else a))
             # DP503 key (dedup's, so part of the sketch): the prompt with case and spacing
@@ -247,17 +370,60 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
                 if want_sketch and u.strip() and not bad & 1 else 0
             has_tools = bool(rec.get("tools") or rec.get("functions")
                              or (isinstance(rec.get("input"), dict) and rec["input"].get("tools")))
-            add_texts((pattern, turns, ncalls, has_tools, sh, chars[0], chars[1], chars[2], chars[3], ph))
+            row_texts = (pattern, turns, ncalls, has_tools, sh, chars[0], chars[1], chars[2], chars[3], ph)
         else:
             # Text features cover examples only (their rows align with is_example rows).
-            add_tokens(zeros)
-            add_texts(empty)
+            row_tokens, row_texts = zeros, empty
             if want_sketch:
+                fresh = len(compare)
+                add_sig(fresh)
                 add_compare("")
+        add_tokens(row_tokens)
+        add_texts(row_texts)
+        if key is not None and memo.bytes < MEMO_BYTES:
+            keep_text = want_text and is_example
+            e = _MemoEntry(LineOutcome(_PARSED if parsed else NOTHING, out.format, [], out.blank, out.valid),
+                           found, row_base, row_texts, row_tokens, u if keep_text else None,
+                           a if keep_text else None, system, fresh)
+            entries[key] = e
+            if fresh >= 0:
+                created.append(e)
+            memo.bytes += (_MEMO_ENTRY_BYTES + sig_bytes + 160 * len(found)
+                           + (len(u or "") + len(a or "") if keep_text else 0))
     cols = _columns(base, texts, tokens if count is not None else None)
-    sigs, exact = sketch(compare, opts.minhash) if want_sketch else (None, None)
+    sigs = exact = None
+    if want_sketch:
+        sigs, exact = _shard_sketch(compare, sig_rows, earlier, created, memo, opts.minhash)
     tf = text_features(users, assistants, line_offsets=example_offsets) if want_text else None
     return _Shard(len(base), cols, findings, state, sigs, exact, tf, systems)
+
+
+def _shard_sketch(compare: list, sig_rows: list[int], earlier: list[tuple[int, _MemoEntry]],
+                  created: list[_MemoEntry], memo: _LineMemo | None,
+                  config: MinHashConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures and exact keys of a shard's rows: the texts first seen here are sketched, the
+    copies of lines of earlier shards take their entry's; entries made here get theirs."""
+    fresh_sigs, fresh_exact = sketch(compare, config)
+    if not earlier and len(compare) == len(sig_rows):  # no copies: rows are the sketch's own order
+        sigs, exact = fresh_sigs, fresh_exact
+    else:
+        src = np.asarray(sig_rows, dtype=np.int64)
+        here = src >= 0
+        sigs = np.empty((len(src), config.num_perm), dtype=np.uint32)
+        exact = np.empty(len(src), dtype=np.uint64)
+        sigs[here] = fresh_sigs[src[here]]
+        exact[here] = fresh_exact[src[here]]
+        if earlier:
+            rows = np.fromiter((r for r, _ in earlier), dtype=np.int64, count=len(earlier))
+            slots = np.fromiter((e.slot for _, e in earlier), dtype=np.int64, count=len(earlier))
+            sigs[rows] = memo.signatures[slots]
+            exact[rows] = memo.exact[slots]
+    if created:
+        at = np.fromiter((e.fresh for e in created), dtype=np.int64, count=len(created))
+        first = memo.keep(fresh_sigs[at], fresh_exact[at])
+        for j, e in enumerate(created, first):
+            e.slot, e.fresh = j, -1
+    return sigs, exact
 
 
 def _columns(base: list[tuple], texts: list[tuple], tokens: list[tuple] | None) -> dict:
@@ -426,12 +592,16 @@ def scan(path: str, *, jobs: int | None = None, options: ScanOptions | None = No
                     shards = ex.run_blocks(path, _blocks(blocks_from, shard_bytes), expected, opts, bar)
             finally:
                 bar.close()
+                forget_lines()  # this process's memory of the file's lines (workers end with the pool)
+                release_freed()
         except (OSError, EOFError) as e:
             return _unreadable(path, f"read failed: {e}", opts)
     if not shards:  # an empty input: one empty shard, so the merge has its columns
         shards = [scan_block(b"", 0, path, expected, opts)]
     n_shards = len(shards)
     prof = _merge(path, src.size, shards, expected, opts)
+    del shards
+    release_freed()  # the shards' results, now copied into the Profile
     prof.seconds = time.perf_counter() - t0
     prof.shards, prof.jobs = n_shards, ex.used
     if key is not None and ex.caches:
@@ -804,6 +974,7 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
     findings.sort(key=lambda f: (f.line, f.rule))
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
     frames.clear()
+    release_freed()
     if not opts.sketch:  # not computed: null, not a 0 that reads as "no prompt"
         rows = rows.with_columns(pl.lit(None, dtype=pl.UInt64).alias("prompt_hash"))
     if not opts.tokens:  # not counted: null, not 0 tokens (in the schema's column order)
@@ -824,6 +995,7 @@ def _merge(path: str, size, shards: list[_Shard], expected: str, opts: ScanOptio
             exact[pos:pos + k] = sh.exact
             sh.signatures = sh.exact = None
             pos += k
+            release_freed()  # the shard's block (glibc keeps freed blocks of this size mapped)
     text = merge_text_features([sh.text for sh in shards]) if shards and opts.text else None
     return Profile(path, state.format, size, rows, findings, state, sigs, exact, text, systems, opts)
 

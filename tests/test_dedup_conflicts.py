@@ -150,3 +150,63 @@ def _is_tracker(pid: int) -> bool:
             return b"resource_tracker" in f.read()
     except OSError:
         return True  # gone meanwhile
+
+
+def _large_group_case(tmp_path, answers: list[str | None]):
+    """One prompt group's answers (None: a line without an assistant message) in a file, and
+    what ``conflict_chunk`` says of it next to the whole-group reference."""
+    from dataprep.dedup.clusters import conflicting_answers
+
+    data, offsets, lengths = b"", [], []
+    for a in answers:
+        line = _line("same prompt", a) if a is not None else \
+            orjson.dumps({"messages": [{"role": "user", "content": "same prompt"}]}) + b"\n"
+        offsets.append(len(data))
+        lengths.append(len(line) - 1)
+        data += line
+    path = tmp_path / "group.jsonl"
+    path.write_bytes(data)
+    import numpy as np
+
+    got = C.conflict_chunk(str(path), np.asarray(offsets), np.asarray(lengths), np.zeros(len(answers), np.uint64),
+                           max_group=8)
+    ok = [i for i, a in enumerate(answers) if a is not None]
+    ref = conflicting_answers([0] * len(ok), [answers[i] for i in ok], max_group=8)
+    return [(c[0].tolist(), c[1]) for c in got], [([ok[m] for m in c.members], c.min_similarity) for c in ref]
+
+
+def test_a_large_group_stops_reading_at_its_first_conflict_with_the_same_verdict(tmp_path, monkeypatch):
+    rng = random.Random(5)
+    base = " ".join(rng.choices(VOCAB, k=30))
+
+    def edit(text: str) -> str:
+        w = text.split()
+        w[rng.randrange(len(w))] = rng.choice(VOCAB)
+        return " ".join(w)
+
+    reads = []
+    real = C.answer_text
+    monkeypatch.setattr(C, "answer_text", lambda data: reads.append(1) or real(data))
+    # 200 light edits of one answer, an unrelated answer at line 150, lines without an answer
+    answers = [edit(base) for _ in range(200)]
+    answers[150] = "a completely different reply about tea cups and silver windows"
+    answers[3] = answers[170] = None
+    got, ref = _large_group_case(tmp_path, answers)
+    assert len(ref) == 1 and len(got) == 1
+    assert got[0][0] == ref[0][0]  # every line with an answer, and the unread ones after the conflict
+    assert got[0][1] < 0.5 and got[0][1] >= ref[0][1]  # the lowest seen until it stopped
+    assert len(reads) < 200  # the lines after the batch holding line 150 were not read
+
+    # no conflict: read whole, nothing reported (the reference agrees)
+    reads.clear()
+    answers = [edit(base) for _ in range(100)]
+    got, ref = _large_group_case(tmp_path, answers)
+    assert got == ref == [] and len(reads) == 100
+
+    # more lines than max_group but few distinct answers, whose conflict is between two of the
+    # others (not with the first): the whole-group rules decide, as for a small group
+    near1 = " ".join(base.split()[:20] + ["cat"] * 10)
+    near2 = " ".join(["dog"] * 10 + base.split()[10:])
+    answers = [base] * 40 + [near1] * 40 + [near2] * 40
+    got, ref = _large_group_case(tmp_path, answers)
+    assert got == ref

@@ -40,23 +40,101 @@ def answer_text(data: bytes) -> str | None:
     return None if pa is None else pa[1]
 
 
+def _read_answers(f, offsets: np.ndarray, lengths: np.ndarray) -> list[str | None]:
+    """Answers of the lines at ``offsets`` (in that order), read in file order."""
+    texts: list[str | None] = [None] * len(offsets)
+    for i in np.argsort(offsets, kind="stable").tolist():
+        f.seek(int(offsets[i]))
+        texts[i] = answer_text(f.read(int(lengths[i])))
+    return texts
+
+
 def conflict_chunk(path: str, offsets: np.ndarray, lengths: np.ndarray, keys: np.ndarray,
                    threshold: float = 0.5, ngram: int = 3, max_group: int = 64) -> list[tuple[np.ndarray, float]]:
-    """Conflicts among the lines at ``offsets`` (whole prompt groups, ``keys`` equal within a
-    group): (positions into the arguments, lowest similarity) per conflicting group.
+    """Conflicts among the lines at ``offsets`` (whole prompt groups, each a run of equal
+    ``keys``): (positions into the arguments, lowest similarity) per conflicting group.
 
-    Runs in a worker: reads the lines itself, in file order, from the plain file ``path``.
+    Runs in a worker: reads the lines itself from the plain file ``path``. Groups of up to
+    ``max_group`` lines are read whole, in file order, and compared by
+    ``clusters.conflicting_answers``. A larger group is read a batch at a time and stops at the
+    first answer that differs materially from the group's first one (``_large_group``).
     """
-    texts: list[str | None] = [None] * len(offsets)
-    order = np.argsort(offsets, kind="stable")
+    n = len(offsets)
+    if not n:
+        return []
+    run = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    size = np.diff(np.append(run, n))
+    large = size > max_group
+    small = np.flatnonzero(~np.repeat(large, size))
+    out: list[tuple[np.ndarray, float]] = []
     with open(path, "rb") as f:
-        for i in order.tolist():
-            f.seek(int(offsets[i]))
-            texts[i] = answer_text(f.read(int(lengths[i])))
-    ok = np.flatnonzero(np.fromiter((t is not None for t in texts), dtype=bool, count=len(texts)))
-    found = conflicting_answers(keys[ok], [texts[i] for i in ok.tolist()], threshold=threshold, ngram=ngram,
-                                max_group=max_group)
-    return [(ok[c.members], float(c.min_similarity)) for c in found]
+        if len(small):
+            texts = _read_answers(f, offsets[small], lengths[small])
+            ok = np.flatnonzero(np.fromiter((t is not None for t in texts), dtype=bool, count=len(texts)))
+            found = conflicting_answers(keys[small][ok], [texts[i] for i in ok.tolist()], threshold=threshold,
+                                        ngram=ngram, max_group=max_group)
+            out += [(small[ok[c.members]], float(c.min_similarity)) for c in found]
+        for a, k in zip(run[large].tolist(), size[large].tolist()):
+            hit = _large_group(f, offsets[a:a + k], lengths[a:a + k], threshold, ngram, max_group)
+            if hit is not None:
+                out.append((a + hit[0], hit[1]))
+    out.sort(key=lambda c: int(c[0][0]))
+    return out
+
+
+# Lines of a large prompt group read (and shingled) at a time.
+_LARGE_BATCH = 64
+
+
+def _large_group(f, offsets: np.ndarray, lengths: np.ndarray, threshold: float, ngram: int,
+                 max_group: int) -> tuple[np.ndarray, float] | None:
+    """DP503 of one group of more than ``max_group`` lines: (positions, lowest similarity seen)
+    or None.
+
+    Each distinct answer is compared with the first one (as ``conflicting_answers`` does in a
+    group this large), a batch at a time; the first similarity below ``threshold`` settles it:
+    the rest is not read, its lines are members, and the similarity reported is the lowest seen
+    until then. A group with no such answer was read whole; when it turns out to hold at most
+    ``max_group`` distinct answers, ``conflicting_answers`` decides it like any small group.
+    """
+    from .clusters import _jaccard
+    from .shingles import shingle_hashes
+
+    n = len(offsets)
+    texts: list[str | None] = []
+    seen: set[int] = set()
+    first: frozenset | None = None
+    low = 1.0
+    for s in range(0, n, _LARGE_BATCH):
+        batch = _read_answers(f, offsets[s:s + _LARGE_BATCH], lengths[s:s + _LARGE_BATCH])
+        texts += batch
+        have = [t for t in batch if t is not None]
+        if not have:
+            continue
+        h, c, exact = shingle_hashes(have, "word", ngram)
+        hl = h.tolist()
+        bounds = np.concatenate([[0], np.cumsum(c)]).tolist()
+        for x, key in enumerate(exact.tolist()):
+            if key in seen:
+                continue
+            seen.add(key)
+            shingles = frozenset(hl[bounds[x]:bounds[x + 1]])
+            if first is None:
+                first = shingles
+                continue
+            low = min(low, _jaccard(first, shingles))
+        if low < threshold:
+            read = len(texts)
+            members = [i for i, t in enumerate(texts) if t is not None] + list(range(read, n))
+            return np.asarray(members, dtype=np.int64), low
+    ok = [i for i, t in enumerate(texts) if t is not None]
+    if len(seen) < 2 or len(seen) > max_group:
+        return None  # one answer, or every distinct answer within the threshold of the first
+    found = conflicting_answers(np.zeros(len(ok), dtype=np.int64), [texts[i] for i in ok], threshold=threshold,
+                                ngram=ngram, max_group=max_group)
+    if not found:
+        return None
+    return np.asarray(ok, dtype=np.int64)[found[0].members], float(found[0].min_similarity)
 
 
 def chunks_of(group_sizes: np.ndarray, chunk: int | None = None) -> list[tuple[int, int]]:

@@ -1,0 +1,153 @@
+"""The scan's memory of lines it has seen (``scan._line_memo``): a byte-identical copy of an
+earlier line takes that line's checks, texts, token counts and sketch instead of computing them
+again. Nothing a scan reports may change because of it: every column, finding (with its own line
+number), signature, exact key, system prompt and text feature is the same as without the memo,
+whatever the shard layout, the memo's budget, or what the copied lines hold (findings, secrets,
+blank lines, broken JSON, the file's first line with a BOM).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCAN = importlib.import_module("dataprep.scan")  # the module (``dataprep.scan`` may be the function)
+
+
+def _line(user: str, answer: str, system: str | None = None, **extra) -> bytes:
+    msgs = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+    return json.dumps({"messages": msgs, **extra}, ensure_ascii=False).encode()
+
+
+def _copies_file(path: Path, n: int = 1200, seed: int = 3) -> Path:
+    """Distinct lines of many kinds, each repeated in random order; the first line has a BOM and
+    appears again later without one (the same record, other bytes)."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(200)]
+    kinds = [
+        _line("first line " + " ".join(rng.choices(words, k=9)), " ".join(rng.choices(words, k=40))),
+        _line("my key is AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE is an AWS key id; rotate it"),
+        _line("call me", "mail jane.doe@example.com or +1 415 555 0100", system="You are a helpful bot."),
+        _line("broken", "", system="You are a helpful bot."),  # an error finding (empty assistant)
+        b'{"messages": [{"role": "user", "content": "no answer"}]}',
+        b'{"messages": [{"role": "user", "content": [{"type": "text", "value": "unread shape"}]},'
+        b' {"role": "assistant", "content": "ok"}]}',
+        b"not json at all",
+        b"",
+        b"   ",
+        b'{"prompt": "a completion record", "completion": "in a chat file"}',
+        _line("weights", "w", weight=0),
+        _line("\u4f60\u597d\u4e16\u754c " * 5, "\u8fd9\u662f\u4e00\u4e2a\u56de\u7b54 " * 20),
+    ]
+    for k in range(60):
+        kinds.append(_line(f"question {k} " + " ".join(rng.choices(words, k=8)), " ".join(rng.choices(words, k=60)),
+                           system=rng.choice([None, "Be brief.", "Answer in English."])))
+    body = [kinds[0]] + [rng.choice(kinds) for _ in range(n)]
+    with open(path, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + body[0] + b"\n")
+        for b in body[1:]:
+            f.write(b + (b"\r\n" if rng.random() < 0.05 else b"\n"))
+    return path
+
+
+def _scan(path: Path, monkeypatch, *, memo_bytes: int, jobs: int = 1, shard_bytes: int | None = None):
+    monkeypatch.setattr(SCAN, "MEMO_BYTES", memo_bytes)
+    if shard_bytes is not None:
+        monkeypatch.setattr(SCAN, "SHARD_BYTES", shard_bytes)
+        monkeypatch.setattr(SCAN, "MIN_SHARD_BYTES", min(SCAN.MIN_SHARD_BYTES, shard_bytes))
+    return SCAN.scan(str(path), jobs=jobs, cache=False, model="gpt-4o-mini")
+
+
+def _same(a, b) -> None:
+    assert a.rows.equals(b.rows)
+    assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
+    assert np.array_equal(a.signatures, b.signatures)
+    assert np.array_equal(a.exact, b.exact)
+    assert a.system_prompts == b.system_prompts
+    assert a.state == b.state
+    assert a.text.rows.equals(b.text.rows)
+    from dataprep.diversity.lexical import lexical_metrics
+
+    for role in a.text.lexicon:
+        assert lexical_metrics(a.text.lexicon[role]) == lexical_metrics(b.text.lexicon[role])
+
+
+@pytest.mark.parametrize("memo_bytes", [256 * 2**20, 3000])  # unbounded here, and full after a few lines
+def test_copies_report_exactly_what_a_scan_without_the_memo_reports(tmp_path, monkeypatch, memo_bytes):
+    path = _copies_file(tmp_path / "copies.jsonl")
+    plain = _scan(path, monkeypatch, memo_bytes=0)
+    with_memo = _scan(path, monkeypatch, memo_bytes=memo_bytes)
+    _same(plain, with_memo)
+    # the copies really were scanned: every kind of line is there with its findings
+    rules = {f.rule for f in with_memo.findings}
+    assert {"DP102", "DP105", "DP305"} <= rules, rules
+    assert len(with_memo.findings) > 100
+
+
+def test_copies_in_many_shards_and_processes_equal_one_plain_pass(tmp_path, monkeypatch):
+    path = _copies_file(tmp_path / "copies.jsonl", n=4000)
+    plain = _scan(path, monkeypatch, memo_bytes=0)
+    # small shards: entries made in one shard are read by the next ones, in this process and the worker
+    sharded = _scan(path, monkeypatch, memo_bytes=256 * 2**20, jobs=2, shard_bytes=32 * 1024)
+    assert sharded.shards > 4
+    _same(plain, sharded)
+
+
+def test_a_copy_is_not_checked_again(tmp_path, monkeypatch):
+    """The memo is what makes heavily duplicated data cheap: each distinct line is checked once
+    (the first line of the file always, since a BOM or a first-line rule may apply to it)."""
+    path = _copies_file(tmp_path / "copies.jsonl")
+    distinct = {ln for ln in path.read_bytes().removeprefix(b"\xef\xbb\xbf").splitlines()}
+    real = SCAN.check_line
+    calls = []
+
+    def counting(line, *a, **k):
+        calls.append(line.number)
+        return real(line, *a, **k)
+
+    monkeypatch.setattr(SCAN, "check_line", counting)
+    prof = _scan(path, monkeypatch, memo_bytes=256 * 2**20)
+    assert prof.rows.height == 1201
+    assert len(calls) <= len(distinct) + 1
+    monkeypatch.setattr(SCAN, "MEMO_BYTES", 0)
+    calls.clear()
+    _scan(path, monkeypatch, memo_bytes=0)
+    assert len(calls) == 1201
+
+
+def test_the_memo_is_dropped_when_the_scan_ends(tmp_path, monkeypatch):
+    path = _copies_file(tmp_path / "copies.jsonl", n=50)
+    _scan(path, monkeypatch, memo_bytes=256 * 2**20)
+    assert SCAN._MEMO is None  # a long-lived process (notebook, TUI) does not keep a file's texts
+
+
+def test_a_scan_that_fails_leaves_no_half_filled_memo(tmp_path, monkeypatch):
+    path = _copies_file(tmp_path / "copies.jsonl", n=200)
+    real = SCAN.check_line
+    seen = []
+
+    def failing(line, *a, **k):
+        seen.append(1)
+        if len(seen) == 30:
+            raise RuntimeError("boom")
+        return real(line, *a, **k)
+
+    monkeypatch.setattr(SCAN, "MEMO_BYTES", 256 * 2**20)
+    monkeypatch.setattr(SCAN, "check_line", failing)
+    size = path.stat().st_size
+    with pytest.raises(RuntimeError):
+        SCAN.scan_range(str(path), 0, size, "openai_chat", SCAN.ScanOptions())
+    assert SCAN._MEMO is None
+    monkeypatch.setattr(SCAN, "check_line", real)
+    again = SCAN.scan_range(str(path), 0, size, "openai_chat", SCAN.ScanOptions())
+    SCAN.forget_lines()
+    monkeypatch.setattr(SCAN, "MEMO_BYTES", 0)
+    plain = SCAN.scan_range(str(path), 0, size, "openai_chat", SCAN.ScanOptions())
+    assert np.array_equal(again.signatures, plain.signatures)
+    assert [f.to_dict() for f in again.findings] == [f.to_dict() for f in plain.findings]
