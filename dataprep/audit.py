@@ -78,9 +78,7 @@ class AuditResult:
         return any(not r.readable for r in self.files)
 
     def summary(self) -> dict:
-        c = Counts()
-        for f in self.findings:
-            c.add(f)
+        c = Counts.total(r.counts for r in self.files)
         verdicts = [r.verdict for r in self.files]
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos,
                 "verdict": worst(verdicts) if verdicts else "fail", "preset": self.preset.name,

@@ -21,6 +21,7 @@ import itertools
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -221,23 +222,24 @@ class _LineMemo:
         return first
 
 
-_MEMO: _LineMemo | None = None
+# One memo per thread: entries wait for their shard's signatures, so two scans running at once
+# in one process (the TUI reloading, a notebook's threads) must not share one.
+_LOCAL = threading.local()
 
 
 def _line_memo(path: str, expected: str, opts: ScanOptions) -> _LineMemo | None:
-    global _MEMO
     if MEMO_BYTES <= 0:
         return None
     key = (path, expected, opts)
-    if _MEMO is None or _MEMO.key != key:
-        _MEMO = _LineMemo(key)
-    return _MEMO
+    memo = getattr(_LOCAL, "memo", None)
+    if memo is None or memo.key != key:
+        memo = _LOCAL.memo = _LineMemo(key)
+    return memo
 
 
 def forget_lines() -> None:
-    """Drop this process's memory of scanned lines (the driver calls it when a scan ends)."""
-    global _MEMO
-    _MEMO = None
+    """Drop this thread's memory of scanned lines (the driver calls it when a scan ends)."""
+    _LOCAL.memo = None
 
 
 def _scan_lines(lines: Iterator, path: str, expected: str, opts: ScanOptions) -> _Shard:

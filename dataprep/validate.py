@@ -66,9 +66,7 @@ class ValidationResult:
     def summary(self) -> dict:
         if self.totals is not None:
             return dict(self.totals)
-        c = Counts()
-        for f in self.findings:
-            c.add(f)
+        c = Counts.of(f for r in self.files for f in r.findings)
         verdict = "fail" if c.errors else ("warn" if c.warnings else "pass")
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos, "verdict": verdict}
 

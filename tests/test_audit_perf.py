@@ -134,3 +134,34 @@ def test_a_failure_starting_the_language_sample_fails_diversity_closed(dups, mon
     assert "diversity" in fa.failed and "could not be read back" in fa.failed["diversity"]
     assert fa.verdict == "fail"
     assert any(f.rule == "DP199" for f in fa.findings)
+
+
+def test_counts_in_one_pass_equal_counting_one_by_one_and_follow_the_findings():
+    """A report reads its counts several times (summary, readiness, table, JSON): at 1.5M
+    findings counting them through ``Counts.add`` each time cost ~10 s of an audit. ``Counts.of``
+    gives exactly what ``add`` gives; a FileAssessment counts its findings once per list and
+    again when the list is replaced or grows."""
+    import random
+
+    from dataprep.gate.verdict import FileAssessment
+    from dataprep.schema.findings import Counts, Finding, Severity
+
+    rng = random.Random(4)
+    sevs = [Severity.ERROR, Severity.WARNING, Severity.INFO]
+    found = [Finding(rng.choice(["DP500", "DP101", "DP305", "DP600"]), "n", rng.choice(sevs), "p", i, "m")
+             for i in range(2000)]
+    one_by_one = Counts()
+    for f in found:
+        one_by_one.add(f)
+    assert Counts.of(found) == one_by_one
+    assert list(Counts.of(found).by_rule) == list(one_by_one.by_rule)  # same order of first appearance
+    assert Counts.of([]) == Counts()
+    assert Counts.total([Counts.of(found[:700]), Counts.of(found[700:])]) == one_by_one
+
+    fa = FileAssessment("p", "openai-chat", 10, 10, 10, list(found))
+    first = fa.counts
+    assert first == one_by_one and fa.counts is first  # counted once
+    fa.findings.append(Finding("DP101", "n", Severity.ERROR, "p", 1, "m"))
+    assert fa.counts.errors == first.errors + 1  # the list grew: counted again
+    fa.findings = found[:10]
+    assert fa.counts == Counts.of(found[:10])  # another list

@@ -16,6 +16,7 @@ not judge", as for unreadable input) unless the preset sets ``analysis_failure =
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -118,9 +119,14 @@ class FileAssessment:
 
     @property
     def counts(self) -> Counts:
-        c = Counts()
-        for f in self.findings:
-            c.add(f)
+        # Read several times per report (summary, readiness, table, JSON): counted once per
+        # findings list (a new list, or one grown since, is counted again).
+        key = (id(self.findings), len(self.findings))
+        hit = self.__dict__.get("_counts")
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        c = Counts.of(self.findings)
+        self.__dict__["_counts"] = (key, c)
         return c
 
     @property
@@ -640,9 +646,7 @@ class GateResult:
     def summary(self) -> dict:
         if self.totals is not None:
             return dict(self.totals)
-        c = Counts()
-        for f in self.findings:
-            c.add(f)
+        c = Counts.total(r.counts for r in self.files)
         return {"errors": c.errors, "warnings": c.warnings, "infos": c.infos,
                 "verdict": worst(r.verdict for r in self.files) if self.files else "fail",
                 "preset": self.preset.name, "files": len(self.files),
@@ -669,7 +673,7 @@ class GateResult:
     def capped(self, n: int) -> GateResult:
         files = []
         for r in self.files:
-            c = FileAssessment(**{**vars(r), "findings": r.findings[:n], "truncated": max(0, len(r.findings) - n)})
+            c = dataclasses.replace(r, findings=r.findings[:n], truncated=max(0, len(r.findings) - n))
             files.append(c)
         return GateResult(files, self.preset, self.summary())
 

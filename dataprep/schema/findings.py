@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from dataprep.schema.catalog import get_rule
 from dataprep.schema.severity import Severity
@@ -75,3 +78,34 @@ class Counts:
         else:
             self.infos += 1
         self.by_rule[f.rule] = self.by_rule.get(f.rule, 0) + 1
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> Counts:
+        """The counts of ``findings`` (what ``add`` on each gives, ``by_rule`` in order of first
+        appearance): one C-level pass, where 1.5M findings cost ~8 s through ``add``."""
+        c = cls()
+        by_rule = c.by_rule
+        for (rule, sev), n in Counter(map(_RULE_SEVERITY, findings)).items():
+            if sev is Severity.ERROR:
+                c.errors += n
+            elif sev is Severity.WARNING:
+                c.warnings += n
+            else:
+                c.infos += n
+            by_rule[rule] = by_rule.get(rule, 0) + n
+        return c
+
+    @classmethod
+    def total(cls, parts: Iterable[Counts]) -> Counts:
+        """The sum of several files' counts."""
+        c = cls()
+        for p in parts:
+            c.errors += p.errors
+            c.warnings += p.warnings
+            c.infos += p.infos
+            for rule, n in p.by_rule.items():
+                c.by_rule[rule] = c.by_rule.get(rule, 0) + n
+        return c
+
+
+_RULE_SEVERITY = attrgetter("rule", "severity")
