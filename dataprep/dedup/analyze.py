@@ -16,7 +16,6 @@ of both sides (DP502). Everything else comes from the Profile's signatures and e
 
 from __future__ import annotations
 
-import gc
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 import orjson
 
 from dataprep.checks.base import Sink
+from dataprep.memory import collector_paused
 from dataprep.schema.catalog import all_rules
 from dataprep.schema.findings import Finding
 from dataprep.text import compared_text, example_format
@@ -376,17 +376,12 @@ def _dup_findings(sink: Sink, lines: np.ndarray, res: DedupResult, sigs: np.ndar
     rules = all_rules()
     r500, r501 = rules["DP500"], rules["DP501"]
     path, add = sink.path, sink.findings.append
-    enabled = gc.isenabled()
-    gc.disable()  # a million acyclic Findings: the collector would only walk them again and again
-    try:
+    with collector_paused():  # a million acyclic Findings
         for ex_, ln, j in zip(is_exact.tolist(), lines[dup].tolist(), slot.tolist()):
             if ex_:
                 add(Finding("DP500", r500.name, r500.severity, path, ln, messages[j]))
             else:
                 add(Finding("DP501", r501.name, r501.severity, path, ln, messages[j]))
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Conflicts:
@@ -561,14 +556,15 @@ def conflict_findings(path: str, confl) -> list:
     cs = Sink(path)
     r = all_rules()["DP503"]
     add = cs.findings.append
-    for c in confl:
-        first = c.lines[0]
-        # One message per group (a group of 10,000 copies shares it).
-        msg = (f"same prompt as line {first} with a materially different answer (lowest answer "
-               f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
-               f"{'…' if len(c.lines) > 8 else ''})")
-        for ln in c.lines[1:]:
-            add(Finding("DP503", r.name, r.severity, path, ln, msg))
+    with collector_paused():  # half a million acyclic Findings at 1M lines
+        for c in confl:
+            first = c.lines[0]
+            # One message per group (a group of 10,000 copies shares it).
+            msg = (f"same prompt as line {first} with a materially different answer (lowest answer "
+                   f"similarity {c.min_similarity:.2f} among lines {', '.join(map(str, c.lines[:8]))}"
+                   f"{'…' if len(c.lines) > 8 else ''})")
+            for ln in c.lines[1:]:
+                add(Finding("DP503", r.name, r.severity, path, ln, msg))
     return cs.findings
 
 
