@@ -173,7 +173,7 @@ _ERROR, _WARNING = Severity.ERROR, Severity.WARNING
 # augmented sets: half the lines of such a file can be byte-identical copies) repeats whole
 # lines, and what a line yields is a function of its bytes, the file's path and format and the
 # options alone: a copy takes the first one's checks, texts, token counts and sketch instead of
-# computing them again (from the second copy on: the first copy is computed and remembered).
+# computing them again (in a lean scan from the second copy on: see _LineMemo.seen).
 # Bounded: past MEMO_BYTES (estimated) no new line is remembered.
 MEMO_BYTES = 256 * 2**20
 _MEMO_ENTRY_BYTES = 320  # an entry's own objects (tuples, dict slot, outcome), texts aside
@@ -200,8 +200,11 @@ class _LineMemo:
         self.key = key
         self.entries: dict[int, _MemoEntry] = {}
         self.bytes = 0
-        # Keys seen once: an entry is made at a line's first copy, not at the line itself, so a
-        # file without copies pays a set insert per line, not an entry (measured: +25% CPU).
+        # Keys seen once. A lean scan (dedup: ~35 us a line) makes an entry at a line's first
+        # copy, not at the line itself: a file without copies then pays a set insert per line,
+        # not an entry (+25% CPU measured). A full scan (~250 us a line: tokens, text features)
+        # remembers every line at once: recomputing each first copy cost an audit of 1M heavily
+        # duplicated lines ~15% more than the entries cost.
         self.seen: set[int] = set()
         # signatures and exact keys of the entries, one row each (grown by doubling): copies
         # gather theirs with one fancy index instead of one Python object per entry
@@ -298,6 +301,7 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
     memo = _line_memo(path, expected, opts)
     entries = memo.entries if memo is not None else {}
     seen = memo.seen if memo is not None else set()
+    eager = opts.tokens or opts.text  # lines cost enough to remember each at once (see _LineMemo)
     seen_add = seen.add
     line_key = xxhash.xxh3_128_intdigest
     sig_bytes = 4 * opts.minhash.num_perm if want_sketch else 0
@@ -308,8 +312,8 @@ def _scan_lines_no_gc(lines: Iterator, path: str, expected: str, opts: ScanOptio
         e = entries.get(key) if key is not None else None
         remember = False
         if key is not None and e is None:
-            if key in seen:
-                remember = True  # a first copy: remember this line from now on
+            if eager or key in seen:
+                remember = True  # remember this line from now on
             elif memo.bytes < MEMO_BYTES:
                 seen_add(key)
                 memo.bytes += _SEEN_BYTES
