@@ -201,3 +201,36 @@ def test_two_scans_in_two_threads_each_keep_their_own_memo(tmp_path, monkeypatch
     assert not errors
     for p in (a, b):
         _same(plain[p], got[p])
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_a_file_without_copies_turns_the_memo_off_and_one_with_copies_keeps_it(tmp_path, monkeypatch, lean):
+    """On a file without copies the memo only costs (+10-14% CPU measured): a process that finds
+    too few repeats in its first lines stops looking; a file with copies keeps the memo."""
+    rng = random.Random(9)
+    plain_file = tmp_path / "distinct.jsonl"
+    plain_file.write_bytes(b"".join(_line(f"q{k} " + " ".join(rng.choices("abcdefgh", k=6)), f"answer {k}") + b"\n"
+                                     for k in range(600)))
+    copies = _copies_file(tmp_path / "copies.jsonl", n=600)
+    monkeypatch.setattr(SCAN, "MEMO_BYTES", 256 * 2**20)
+    monkeypatch.setattr(SCAN, "MEMO_PROBE_LINES", 100)
+    opts = SCAN.ScanOptions(**(LEAN if lean else {}))
+    for path, off in ((plain_file, True), (copies, False)):
+        SCAN.forget_lines()
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            f.seek(size // 2)
+            f.readline()
+            mid = f.tell()
+        first = SCAN.scan_range(str(path), 0, mid, "openai_chat", opts)
+        memo = SCAN._LOCAL.memo
+        assert memo.off is off and (not memo.entries) is off
+        second = SCAN.scan_range(str(path), mid, size, "openai_chat", opts)
+        SCAN.forget_lines()
+        monkeypatch.setattr(SCAN, "MEMO_BYTES", 0)
+        ref = SCAN.scan_range(str(path), mid, size, "openai_chat", opts)
+        monkeypatch.setattr(SCAN, "MEMO_BYTES", 256 * 2**20)
+        assert np.array_equal(second.signatures, ref.signatures) and np.array_equal(second.exact, ref.exact)
+        assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in ref.findings]
+        assert first.lines + second.lines == len(path.read_bytes().splitlines())
+    SCAN.forget_lines()

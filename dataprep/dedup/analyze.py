@@ -358,21 +358,20 @@ def _dup_findings(sink: Sink, lines: np.ndarray, res: DedupResult, sigs: np.ndar
     u_cluster = (uniq >> 33).tolist()
     u_key = (uniq >> 1) & 0xFFFFFFFF
     u_sim = u_key.astype(np.uint32).view(np.float32).tolist()
-    line_of = lines.tolist() if len(lines) < 4 * len(uniq) else None  # whole list only when cheaper
+    line_of = lines.tolist()
     kept_rows = res.cluster_kept.tolist()
     for c, k, near_kind, s in zip(u_cluster, u_key.tolist(), (uniq & 1).tolist(), u_sim):
         w = where.get(c)
         if w is None:
             w = where[c] = f"cluster {c}: {int(sizes[c])} lines, min similarity {float(res.cluster_similarity[c]):.2f}"
         kept = kept_rows[c]
-        kept_line = line_of[kept] if line_of is not None else int(lines[kept])
+        kept_line = line_of[kept]
         if near_kind:
             m = f"near duplicate of line {kept_line} (kept): estimated Jaccard {s:.2f} ({w})"
             messages.append(shared.setdefault(m, m))  # estimates that differ below 0.01 read alike
         else:
             what = "which is kept" if k == kept else f"line {kept_line} is kept"
-            first_line = line_of[k] if line_of is not None else int(lines[k])
-            messages.append(f"same example as line {first_line} after normalisation, {what} ({w})")
+            messages.append(f"same example as line {line_of[k]} after normalisation, {what} ({w})")
     rules = all_rules()
     r500, r501 = rules["DP500"], rules["DP501"]
     path, add = sink.path, sink.findings.append
