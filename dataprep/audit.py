@@ -206,8 +206,12 @@ def audit(paths: str | list[str], preset: Preset | str | None = "openai", *, job
 
 
 def _worker_inline(path, preset, cache, against, *, jobs, progress=False) -> FileAssessment:
+    from dataprep import cache as profile_cache
+
     try:
-        return assess_path(path, preset, jobs=jobs, cache=cache, against=against, progress=progress)
+        # the profile cache is written while the file is analysed, and complete when this returns
+        with profile_cache.saves_in_background():
+            return assess_path(path, preset, jobs=jobs, cache=cache, against=against, progress=progress)
     except Exception as e:
         return unreadable_assessment(path, f"analysis failed: {type(e).__name__}: {e}", preset.name)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from operator import attrgetter
 
 from dataprep.checks.lines import LineOutcome, check_convertible, check_line
 from dataprep.checks.state import FILE_LEVEL_RULES, FileReport, FileState, file_level_findings, unreadable_report
@@ -86,7 +87,7 @@ class ValidationResult:
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         if self.unreadable:
             return 2
-        return 1 if any(f.severity.rank >= fail_on.rank for f in self.findings) else 0
+        return 1 if any(s.rank >= fail_on.rank for s in set(map(attrgetter("severity"), self.findings))) else 0
 
     def to_dict(self) -> dict:
         return {"version": 1, "files": [r.to_dict() for r in self.files], "summary": self.summary()}

@@ -257,3 +257,39 @@ def test_convert_output_follows_the_umask_not_mkstemps_0600(tmp_path, umask, mod
         os.umask(old)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_mode & 0o777 == mode
+
+
+def test_background_saves_are_complete_when_the_block_ends_and_skipped_on_failure(data, monkeypatch):
+    # dedup writes the profile while it analyses (saves_in_background): leaving the block waits,
+    # so the next command hits the entry; an exception inside does not wait for the write.
+    with cache.saves_in_background():
+        first = scan(str(data), jobs=1)
+        assert [t.name for t in cache._local.pending] == ["dataprep-cache-save"]
+    hit = scan(str(data), jobs=1)
+    assert hit.cached and not first.cached
+    _same(first, hit)
+
+    import threading
+
+    release = threading.Event()
+    real = cache._save
+    monkeypatch.setattr(cache, "_save", lambda key, prof: (release.wait(30), real(key, prof)))
+    other = data.with_name("other.jsonl")
+    other.write_bytes(data.read_bytes() + data.read_bytes())
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), cache.saves_in_background():
+        scan(str(other), jobs=1)
+        raise KeyboardInterrupt
+    assert time.monotonic() - t0 < 10  # not held up by the blocked write
+    assert getattr(cache._local, "pending", None) is None
+    release.set()
+
+
+def test_dedup_job_leaves_a_cache_entry_the_next_scan_hits(data):
+    import dataprep
+    from dataprep.dedup.job import dedup_options
+
+    r = dataprep.dedup(str(data))
+    assert r.accounting()["lines"] > 0
+    hit = scan(str(data), jobs=1, options=dedup_options())
+    assert hit.cached

@@ -104,6 +104,30 @@ def test_word_hash_bulk_equals_scalar_at_chunk_boundaries():
     assert len(set(scalar)) == len(set(sh.words(text)))
 
 
+def batch_words(texts: list[str]) -> list[list[bytes]]:
+    buf, start = sh.spaced_batch(texts)
+    raw = buf.tobytes()
+    ends = start[1:].tolist() + [len(raw) + 1]
+    return [raw[a:b - 1].split() for a, b in zip(start.tolist(), ends)]
+
+
+def test_batch_normalisation_equals_per_text_on_every_utf8_length():
+    # 1-4 byte characters, breaks (NBSP, em dash, CJK full stop, emoji), format characters cut out
+    # (soft hyphen, zero-width space, BOM, a plane-14 tag), lone surrogates, combining marks, the
+    # dotted capital I whose lower case is two characters, and texts made only of cut characters.
+    texts = ["a\u00a0b\u00adc", "x\u2014y\u200bz\ufeff", "日本。語、", "emoji😀mid\U000e0041tag",
+             "lone\ud800 s\udfff", "e\u0301 İstanbul", "\u200b\u200b", "", "\u00ad", "plain ascii, ok!",
+             "∑ ∞ ≈ ⟨tag⟩ ſ ﬁ", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \U0001F600\U0001F3FD"]
+    assert batch_words(texts) == [sh.words(t) for t in texts]
+    assert batch_words(texts[::-1]) == [sh.words(t) for t in texts[::-1]]
+
+
+@FAST
+@given(st.lists(st.text(), max_size=6))
+def test_batch_normalisation_equals_per_text_hypothesis(texts):
+    assert batch_words(texts) == [sh.words(t) for t in texts]
+
+
 # ----------------------------------------------------------------------------- signatures
 
 

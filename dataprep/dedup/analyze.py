@@ -409,9 +409,15 @@ class _Conflicts:
             inverse = first.copy()
         else:
             # One line stands for each (prompt, exact key): its copies have the same answer words.
-            pair = np.stack([keys, profile.exact[cand].astype(np.uint64)], axis=1)
-            _, first, inverse = np.unique(pair, axis=0, return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
+            # (prompt, exact key) pairs in lexicographic order, each pair's first line: what
+            # np.unique(axis=0) gives, in two stable integer sorts instead of a structured one.
+            answer = profile.exact[cand].astype(np.uint64)
+            order = np.lexsort((answer, keys))
+            k0, k1 = keys[order], answer[order]
+            new = np.concatenate([[True], (k0[1:] != k0[:-1]) | (k1[1:] != k1[:-1])])
+            first = order[new]
+            inverse = np.empty(len(cand), dtype=np.int64)
+            inverse[order] = np.cumsum(new) - 1
         # Representatives grouped by prompt; groups of one cannot conflict. Inside a group they
         # stay in np.unique's (prompt, exact key) order: the first of them is the one the others
         # are compared with, so this order fixes the similarity DP503 reports.

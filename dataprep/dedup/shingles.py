@@ -262,11 +262,6 @@ def fold_ngrams(elems: np.ndarray, counts: np.ndarray, n: int, short: bool = Tru
     return fmix64_np(acc[valid]), out_counts
 
 
-def _spaced_bytes(text: str) -> bytes:
-    """UTF-8 bytes whose words (split on b" ") are ``words(text)``; runs of spaces may remain."""
-    return _spaced(text.lower())
-
-
 def _hash_words_np(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``word_hash`` of every space-separated word of a byte buffer; returns (hashes, starts)."""
     n = len(buf)
@@ -292,17 +287,74 @@ def _hash_words_np(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return h, starts
 
 
-def _word_batch_small(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    parts = [_spaced_bytes(t) for t in texts]
+# Per code point: 0 keep, 1 word break, 2 delete (``_category_action``), filled a block of 256
+# code points at a time when a batch first meets one (the whole table would cost ~0.3 s to fill).
+_ACTIONS = np.zeros(0x110000, dtype=np.uint8)
+_ACTIONS_FILLED = np.zeros(0x110000 >> 8, dtype=bool)
+_ACTIONS_FILLED[0] = True  # ASCII and Latin-1 below: filled at import (cheap, and the commonest block)
+_ACTIONS[:256] = [0 if _category_action(c) == chr(c) else (1 if _category_action(c) == " " else 2)
+                  for c in range(256)]
+
+
+def _actions_of(cps: np.ndarray) -> np.ndarray:
+    blocks = np.unique(cps >> 8)
+    for b in blocks[~_ACTIONS_FILLED[blocks]].tolist():
+        lo = b << 8
+        acts = [_category_action(c) for c in range(lo, lo + 256)]
+        _ACTIONS[lo:lo + 256] = [0 if a == chr(c) else (1 if a == " " else 2) for c, a in zip(range(lo, lo + 256), acts)]
+        _ACTIONS_FILLED[b] = True
+    return _ACTIONS[cps]
+
+
+def _map_non_ascii(buf: np.ndarray, doc_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the Unicode half of the normalisation to a UTF-8 buffer in place, vectorised: each
+    break character's bytes become spaces (runs of spaces split like one) and format characters
+    are cut out (``doc_start`` moved to match). The buffer is valid UTF-8 of our own encoding
+    (lone surrogates as 3-byte sequences), so lead bytes tell each character's length."""
+    lead = np.flatnonzero(buf >= 0xC0)
+    if not len(lead):
+        return buf, doc_start
+    last = len(buf) - 1  # continuation bytes past a short character's end are read, then ignored
+    b0 = buf[lead].astype(np.uint32)
+    b1, b2, b3 = (buf[np.minimum(lead + k, last)].astype(np.uint32) & 0x3F for k in (1, 2, 3))
+    size = np.where(b0 < 0xE0, 2, np.where(b0 < 0xF0, 3, 4))
+    cps = np.where(size == 2, ((b0 & 0x1F) << 6) | b1,
+                   np.where(size == 3, ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
+                            ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3))
+    act = _actions_of(cps)
+    for k in range(4):
+        at = lead[(act == 1) & (size > k)]
+        if len(at):
+            buf[at + k] = 32
+    cut = act == 2
+    if cut.any():
+        drop = np.sort(np.concatenate([lead[cut & (size > k)] + k for k in range(4)]))
+        doc_start = doc_start - np.searchsorted(drop, doc_start)
+        buf = np.delete(buf, drop)
+    return buf, doc_start
+
+
+def spaced_batch(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' normalised bytes (``_spaced`` of each, lower-cased) joined by spaces, as one
+    uint8 buffer, and each text's start in it: ``_spaced`` for a whole batch in a few numpy
+    passes (one regex per non-ASCII run cost ~15 ns a character on mixed-script text)."""
+    parts = [t.lower().encode("utf-8", "surrogatepass") for t in texts]
     part_len = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    buf = np.frombuffer(b" ".join(parts), dtype=np.uint8)
-    h, starts = _hash_words_np(buf)
     doc_start = np.zeros(len(parts), dtype=np.int64)
     np.cumsum(part_len[:-1] + 1, out=doc_start[1:])
-    counts = np.bincount(np.searchsorted(doc_start, starts, side="right") - 1, minlength=len(parts))
+    joined = b" ".join(parts).translate(_ASCII_TABLE)
+    if joined.isascii():
+        return np.frombuffer(joined, dtype=np.uint8), doc_start
+    return _map_non_ascii(np.frombuffer(joined, dtype=np.uint8).copy(), doc_start)
+
+
+def _word_batch_small(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    buf, doc_start = spaced_batch(texts)
+    h, starts = _hash_words_np(buf)
+    counts = np.bincount(np.searchsorted(doc_start, starts, side="right") - 1, minlength=len(texts))
     off = offsets(counts)
     hb = h.astype("<u8", copy=False).tobytes()
-    exact = [_xxh(hb[8 * off[i] : 8 * off[i + 1]]) if counts[i] else _empty_key(texts[i]) for i in range(len(parts))]
+    exact = [_xxh(hb[8 * off[i] : 8 * off[i + 1]]) if counts[i] else _empty_key(texts[i]) for i in range(len(texts))]
     return h, counts.astype(np.int64), np.asarray(exact, dtype=np.uint64)
 
 
