@@ -211,10 +211,9 @@ def readable(rec: Any, what: str = "conversation", fmt: str | None = None) -> bo
     return True
 
 
-def prompt_and_answer(rec: Any, fmt: str | None = None) -> tuple[str, str] | None:
-    """DP503's (prompt, answer): every message before the last assistant message, then that
-    message, each as ``message_text``; None when there is no assistant message or some content
-    cannot be read (such an example takes no part in DP503)."""
+def _last_answer(rec: Any, fmt: str | None) -> tuple[list, int] | None:
+    """(messages, index of the last assistant message), or None when there is none or some
+    content cannot be read."""
     if not readable(rec, fmt=fmt):
         return None
     msgs = messages_of(rec, fmt)
@@ -222,14 +221,29 @@ def prompt_and_answer(rec: Any, fmt: str | None = None) -> tuple[str, str] | Non
     for k, m in enumerate(msgs):
         if type(m) is dict and m.get("role") == "assistant":
             last = k
-    if last is None:
+    return None if last is None else (msgs, last)
+
+
+def prompt_and_answer(rec: Any, fmt: str | None = None) -> tuple[str, str] | None:
+    """DP503's (prompt, answer): every message before the last assistant message, then that
+    message, each as ``message_text``; None when there is no assistant message or some content
+    cannot be read (such an example takes no part in DP503)."""
+    found = _last_answer(rec, fmt)
+    if found is None:
         return None
+    msgs, last = found
     prompt = "\n".join(t for t in (message_text(m) for m in msgs[:last]) if t)
     return prompt, message_text(msgs[last])
 
 
+def answer_of(rec: Any, fmt: str | None = None) -> str | None:
+    """``prompt_and_answer``'s answer alone (DP503 reads thousands: the prompt is not built)."""
+    found = _last_answer(rec, fmt)
+    return None if found is None else message_text(found[0][found[1]])
+
+
 __all__ = [
     "COMPARE_MODES", "ROLE_LETTER", "UNREADABLE", "UNREAD_ASSISTANT", "UNREAD_OTHER", "UNREAD_USER",
-    "compared_text", "content_text", "example_format", "join_compared", "message_text", "messages_of", "prompt_and_answer",
+    "answer_of", "compared_text", "content_text", "example_format", "join_compared", "message_text", "messages_of", "prompt_and_answer",
     "readable", "role_pattern", "texts_of",
 ]

@@ -20,6 +20,7 @@ from dataprep.text import (
     UNREAD_OTHER,
     UNREAD_USER,
     UNREADABLE,
+    answer_of,
     compared_text,
     content_text,
     message_text,
@@ -119,7 +120,7 @@ def test_records_without_messages_have_no_text(rec):
         assert texts_of(rec, fmt) == ("", "", None, "", [0, 0, 0, 0], 0, 0, 0)
         assert compared_text(rec, fmt) == "\n" and compared_text(rec, fmt, "user") == ""
         assert messages_of(rec, fmt) == [] or fmt is None
-    assert prompt_and_answer(rec) is None
+    assert prompt_and_answer(rec) is None and answer_of(rec) is None
 
 
 def test_unreadable_bits_name_the_role():
@@ -131,6 +132,17 @@ def test_unreadable_bits_name_the_role():
     assert bad == UNREAD_ASSISTANT | UNREAD_OTHER
     assert texts_of({"messages": [{"role": "user", "content": 5}]})[-1] == UNREAD_USER
     assert prompt_and_answer(rec) is None  # DP503 never compares part of a text
+    assert answer_of(rec) is None
+
+
+def test_answer_of_is_the_answer_of_prompt_and_answer():
+    rec = {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q1"},
+                        {"role": "assistant", "content": "A1"}, {"role": "user", "content": "Q2"},
+                        {"role": "assistant", "content": [{"type": "text", "text": "A2"}]},
+                        {"role": "user", "content": "after"}]}
+    assert prompt_and_answer(rec) == ("S\nQ1\nA1\nQ2", "A2")
+    assert answer_of(rec) == "A2"
+    assert answer_of({"messages": [{"role": "user", "content": "only a question"}]}) is None
 
 
 def test_texts_of_does_not_change_the_record():

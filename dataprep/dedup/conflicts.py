@@ -14,12 +14,13 @@ interrupted or failed run ends them at once (the scan's ``_pool``).
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future
 
 import numpy as np
 import orjson
 
-from dataprep.text import prompt_and_answer
+from dataprep.text import answer_of
 
 from . import clusters
 from .clusters import conflicting_answers
@@ -34,18 +35,23 @@ def answer_text(data: bytes) -> str | None:
     that is not JSON, has no assistant message or holds content that cannot be read (such a
     line takes no part)."""
     try:
-        pa = prompt_and_answer(orjson.loads(data.removeprefix(_BOM)))
+        return answer_of(orjson.loads(data.removeprefix(_BOM)))
     except orjson.JSONDecodeError:  # the file changed since the scan
         return None
-    return None if pa is None else pa[1]
 
 
 def _read_answers(f, offsets: np.ndarray, lengths: np.ndarray) -> list[str | None]:
     """Answers of the lines at ``offsets`` (in that order), read in file order."""
     texts: list[str | None] = [None] * len(offsets)
-    for i in np.argsort(offsets, kind="stable").tolist():
-        f.seek(int(offsets[i]))
-        texts[i] = answer_text(f.read(int(lengths[i])))
+    off, size = offsets.tolist(), lengths.tolist()
+    if hasattr(os, "pread"):  # one system call a line, no buffer to refill
+        fd, pread = f.fileno(), os.pread
+        for i in np.argsort(offsets, kind="stable").tolist():
+            texts[i] = answer_text(pread(fd, size[i], off[i]))
+        return texts
+    for i in np.argsort(offsets, kind="stable").tolist():  # Windows
+        f.seek(off[i])
+        texts[i] = answer_text(f.read(size[i]))
     return texts
 
 
