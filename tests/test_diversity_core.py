@@ -554,3 +554,17 @@ def test_renderers_run():
     render_compare(a, b, con, labels=("before", "after"))
     out = con.export_text()
     assert "distinct_2" in out and "before" in out and "Vendi" in out and "en" in out
+
+
+def test_masked_openings_mask_each_copy_and_keep_others_as_they_are():
+    from dataprep.diversity.openings import masked_openings
+    from dataprep.diversity.words import openings
+
+    key = "AKIAIOSFODNN7EXAMPLE"
+    texts = [f"{key} is the key", "plain words here", f"{key} is the key", "call 555 123 4567 now",
+             None, f"mail bob@example.com {key}", f"{key} is the key"]
+    got = masked_openings(texts, pl.Series(openings(texts), dtype=pl.String)).to_list()
+    assert got[0] == got[2] == got[6] and key.lower() not in " ".join(got)
+    assert got[0].split()[1:] == ["is", "the"] and got[1] == "plain words here" and got[4] == ""
+    assert "example" not in got[5] and "4567" not in got[3]
+

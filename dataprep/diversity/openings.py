@@ -51,8 +51,11 @@ def masked_openings(texts: Sequence[str | None], opens: pl.Series, k: int = OPEN
     idx = np.flatnonzero(region.str.contains(_MAY_HOLD_SECRET).fill_null(False).to_numpy())
     if not len(idx):
         return opens
-    new = first_words([redact(t, style="placeholder") for t in region.gather(idx).to_list()], k)
-    return opens.scatter(idx, pl.Series(new, dtype=pl.String))
+    # each distinct region once: copies of one example (and templated openings) share theirs
+    regions = region.gather(idx).to_list()
+    distinct = list(dict.fromkeys(regions))
+    masked = dict(zip(distinct, first_words([redact(t, style="placeholder") for t in distinct], k)))
+    return opens.scatter(idx, pl.Series([masked[t] for t in regions], dtype=pl.String))
 
 
 def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_words: int = OPENING_WORDS) -> dict:
