@@ -131,6 +131,23 @@ def test_prev_next_handles_colliding_prefixes():
     assert uniq.tolist() == [1, 2, 3, 5]
 
 
+@pytest.mark.parametrize("piece", [1, 7, 50])
+def test_prev_next_in_pieces_equals_one_piece(monkeypatch, piece):
+    # texts are independent: doing runs of whole texts at a time (cache-sized pieces) changes
+    # nothing, with empty texts, a text longer than a piece and colliding short ids
+    from dataprep.diversity import lexical as L
+
+    rng = np.random.default_rng(3)
+    lens = [0, 12, 3, 0, 90, 1, 25, 25, 0, 8, 60]
+    off = np.concatenate([[0], np.cumsum(lens)])
+    ids = rng.integers(0, 9, off[-1]).astype(np.uint64) * np.uint64(1 << 40) + rng.integers(0, 3, off[-1]).astype(np.uint64)
+    whole = L._prev_next(ids, off)
+    monkeypatch.setattr(L, "_PREV_NEXT_PIECE", piece)
+    pieces = L.prev_next(ids, off)
+    for a, b in zip(whole, pieces):
+        assert np.array_equal(a, b)
+
+
 @pytest.mark.parametrize("cuts", [[37], [5, 3, 64, 1, 40, 2], [230]])
 def test_shards_merge_exactly(cuts):
     # shards of any size, cut anywhere (also inside one 32-row block), give the same numbers

@@ -109,13 +109,40 @@ class Ratios:
         return math.fsum(n / d for d, n in sorted(self.terms.items()))
 
 
+# Words per prev_next piece: whole texts (streams) up to about this many words are done at a
+# time, so the sort's gathers and scatters stay in the CPU cache (9M words in one piece: 2.2 s;
+# in pieces of 256k: 0.5 s, the same result).
+_PREV_NEXT_PIECE = 1 << 18
+
+
 def prev_next(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per word: local position of the same word's previous occurrence in its text (-1 if none),
     of its next occurrence (text length if none), and the sorted distinct ids.
 
-    One sort of ``(top bits of id | global index)`` keys groups equal words in text order; a
-    rare group whose truncated ids collide is redone exactly with a lexsort.
+    Texts are independent, so runs of whole texts of about ``_PREV_NEXT_PIECE`` words are done
+    one at a time (``_prev_next``) and joined.
     """
+    n = len(offsets) - 1
+    if n <= 1 or offsets[-1] - offsets[0] <= _PREV_NEXT_PIECE:
+        return _prev_next(ids, offsets)
+    cuts = [0]
+    while cuts[-1] < n:
+        j = int(np.searchsorted(offsets, offsets[cuts[-1]] + _PREV_NEXT_PIECE, side="left"))
+        cuts.append(min(n, max(j, cuts[-1] + 1)))  # a text longer than a piece is a piece alone
+    prev, nxt, uniq = [], [], []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        o = offsets[a:b + 1]
+        p, x, u = _prev_next(ids[o[0]:o[-1]], o - o[0])
+        prev.append(p)
+        nxt.append(x)
+        uniq.append(u)
+    return np.concatenate(prev), np.concatenate(nxt), _sorted_unique(np.concatenate(uniq))
+
+
+def _prev_next(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``prev_next`` in one piece: one sort of ``(top bits of id | index)`` keys groups equal
+    words in text order; a rare group whose truncated ids collide is redone exactly with a
+    lexsort."""
     total = len(ids)
     lens = np.diff(offsets)
     tstart = np.repeat(offsets[:-1], lens)
