@@ -257,6 +257,7 @@ THRESHOLD_KEYS = {
     "max_over_length_share": ("share", "DP400", "<="),
     "min_distinct_2": ("share", "DP601", ">="),
     "max_top_opening_share": ("share", "DP601", "<="),
+    "min_effective_openings": ("int", "DP601", ">="),
     "allowed_languages": ("languages", "DP602", "<="),
     "max_other_language_share": ("share", None, ""),
     "token_budget": ("int", "DP401", "<="),

@@ -263,6 +263,32 @@ def test_templated_data_fails_the_task_gate_on_diversity(tmp_path):
     assert r.exit_code == 1 and "verdict: FAIL" in r.stdout and "analysis failed" not in r.stdout
 
 
+def test_ten_templates_with_varied_slots_fail_the_task_gate_on_effective_openings(tmp_path):
+    """Issue 15: 2,000 examples from 10 different templates (the robustness corpus) kept distinct-2
+    above its floor and each opening under 25%, and passed. Their openings are 10 in effect."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_hostile", Path(__file__).resolve().parent.parent
+                                                  / "benchmarks" / "gen_hostile.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    p = tmp_path / "templated.jsonl"
+    p.write_bytes(b"\n".join(gen.templated_lines(2000, 10)) + b"\n")
+    r = runner.invoke(app, ["gate", str(p), "--rules", "task", "-j", "1", "-q", "--no-cache", "-f", "json"])
+    no_traceback(r)
+    assert r.exit_code == 1, r.output
+    (f,) = json.loads(r.stdout)["files"]
+    failed = {t["key"]: t for t in f["thresholds"] if not t["passed"]}
+    assert set(failed) == {"min_effective_openings"} and failed["min_effective_openings"]["rule"] == "DP601"
+    assert failed["min_effective_openings"]["measured"] == 10
+    # real support chats (150, all distinct) are far above the floor
+    sample = Path(__file__).resolve().parent.parent / "sample_data" / "support_chat.jsonl"
+    r = runner.invoke(app, ["gate", str(sample), "--rules", "task", "-j", "1", "-q", "--no-cache", "-f", "json"])
+    (f,) = json.loads(r.stdout)["files"]
+    (t,) = [t for t in f["thresholds"] if t["key"] == "min_effective_openings"]
+    assert t["passed"] and t["measured"] > 100
+
+
 # --------------------------------------------------------------------------------------------- properties
 
 _TEXT = st.text(alphabet=st.sampled_from("ab c.?!é漢\n\t0"), max_size=30)

@@ -304,7 +304,8 @@ def _measure(preset: Preset, key: str, ctx: dict) -> tuple[object, str]:
     n = ctx["examples"]
     failed = ctx.get("failed", {})
     for analysis, keys in (("tokens", ("max_over_length_share", "token_budget")), ("dedup", ("max_duplicate_share",)),
-                           ("diversity", ("min_distinct_2", "max_top_opening_share", "allowed_languages")),
+                           ("diversity", ("min_distinct_2", "max_top_opening_share", "min_effective_openings",
+                                          "allowed_languages")),
                            ("language", ("allowed_languages",))):
         if key in keys and analysis in failed:
             return None, f"the {analysis} analysis failed (DP199)"
@@ -345,6 +346,19 @@ def _measure(preset: Preset, key: str, ctx: dict) -> tuple[object, str]:
                 best = o["top_share"]
                 detail = f"{o['top'][0]['count']} {r} texts open with \"{o['top'][0]['opening']}\""
         return (None, "no words") if best is None else (round(best, 4), detail)
+    if key == "min_effective_openings":
+        if not div:
+            return None, "diversity not analysed"
+        vals = {}
+        for r in ("user", "assistant"):
+            o = div["openings"].get(r, {}).get("words_3")
+            if o and o.get("top"):
+                vals[r] = (round(2 ** o["entropy"]), o["distinct"])
+        if not vals:
+            return None, "no words"
+        role = min(vals, key=lambda r: vals[r][0])
+        return vals[role][0], f"lowest: {role}; " + ", ".join(
+            f"{r} {v:,} ({d:,} distinct)" for r, (v, d) in vals.items())
     if key == "allowed_languages":
         if not div or not div.get("languages"):
             return None, "languages not analysed"
