@@ -585,3 +585,21 @@ def test_masked_openings_mask_each_copy_and_keep_others_as_they_are():
     assert got[0].split()[1:] == ["is", "the"] and got[1] == "plain words here" and got[4] == ""
     assert "example" not in got[5] and "4567" not in got[3]
 
+
+
+def test_low_diversity_counts_effective_openings_from_500_texts():
+    from dataprep.diversity.openings import low_diversity
+
+    def openings(n_texts: int, n_openings: int) -> dict:
+        counts = [n_texts // n_openings] * n_openings
+        ent = float(-sum(c / n_texts * np.log2(c / n_texts) for c in counts))
+        w3 = {"top": [{"opening": "a b c", "count": counts[0], "share": counts[0] / n_texts}], "entropy": ent,
+              "distinct": n_openings, "top_share": counts[0] / n_texts}
+        return {"user": {"texts": n_texts, "words_3": w3}}
+
+    flag = low_diversity({}, openings(2000, 10))
+    assert flag is not None and flag.data["user_effective_openings"] == 10
+    assert "10 effective openings (10 distinct; min 50)" in flag.message
+    assert low_diversity({}, openings(2000, 100)) is None  # 100 effective openings, 1% each
+    assert low_diversity({}, openings(400, 10), max_top_opening_share=0.5) is None  # too few texts to judge
+    assert low_diversity({}, openings(2000, 10), min_effective_openings=5) is None

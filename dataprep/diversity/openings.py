@@ -26,6 +26,11 @@ MIN_DISTINCT_2 = 0.10  # DP601 defaults; presets override them
 MAX_TOP_OPENING_SHARE = 0.25
 OPENING_WORDS = 3
 MIN_TEXTS = 50
+# Effective openings (2 ** entropy of the first-three-words openings): 10 templates used equally
+# give 10 however large the set. Judged from EFFECTIVE_MIN_TEXTS texts on (a set of 60 distinct
+# examples has at most 60); presets set their own floor (task: 50).
+MIN_EFFECTIVE_OPENINGS = 50
+EFFECTIVE_MIN_TEXTS = 500
 
 # Openings are printed (reports, DP601's message), so they are computed from masked text: a key
 # that opens 40% of the replies would otherwise be the chart's top bar, lower-cased and cut into
@@ -96,12 +101,14 @@ def low_diversity(
     *,
     min_distinct_2: float = MIN_DISTINCT_2,
     max_top_opening_share: float = MAX_TOP_OPENING_SHARE,
+    min_effective_openings: int = MIN_EFFECTIVE_OPENINGS,
     opening_words: int = OPENING_WORDS,
     min_texts: int = MIN_TEXTS,
 ) -> Flag | None:
     """DP601: a role's distinct-2 below ``min_distinct_2``, or its most common
     ``opening_words``-word opening above ``max_top_opening_share`` of its texts (judged from
-    ``min_texts`` texts on: in a handful of examples every opening is a large share).
+    ``min_texts`` texts on: in a handful of examples every opening is a large share), or fewer
+    than ``min_effective_openings`` effective openings (from ``EFFECTIVE_MIN_TEXTS`` texts on).
 
     distinct-n falls as a corpus grows, so presets should scale ``min_distinct_2`` with size.
     """
@@ -116,6 +123,12 @@ def low_diversity(
             t = o["top"][0]
             reasons.append(f"{t['share']:.0%} of {role} texts open with \"{t['opening']}\" (max {max_top_opening_share:.0%})")
             data[f"{role}_top_opening"] = t
+        if o and o["top"] and openings[role]["texts"] >= EFFECTIVE_MIN_TEXTS:
+            eff = round(2 ** o["entropy"])
+            if eff < min_effective_openings:
+                reasons.append(f"{role} texts have {eff:,} effective openings ({o['distinct']:,} distinct; "
+                               f"min {min_effective_openings:,})")
+                data[f"{role}_effective_openings"] = eff
     if not reasons:
         return None
     return Flag("DP601", "low diversity: " + "; ".join(reasons), None, data)

@@ -15,6 +15,7 @@ from dataprep.diversity.lexical import lexical_metrics
 from dataprep.diversity.openings import (
     MAX_TOP_OPENING_SHARE,
     MIN_DISTINCT_2,
+    MIN_EFFECTIVE_OPENINGS,
     OPENING_WORDS,
     low_diversity,
     opening_stats,
@@ -99,6 +100,7 @@ def diversity_flags(
     max_other_language_share: float = 0.01,
     min_distinct_2: float = MIN_DISTINCT_2,
     max_top_opening_share: float = MAX_TOP_OPENING_SHARE,
+    min_effective_openings: int = MIN_EFFECTIVE_OPENINGS,
     opening_words: int = OPENING_WORDS,
     system_majority: float = 0.5,
 ) -> list[Flag]:
@@ -113,6 +115,7 @@ def diversity_flags(
             report["openings"],
             min_distinct_2=min_distinct_2,
             max_top_opening_share=max_top_opening_share,
+            min_effective_openings=min_effective_openings,
             opening_words=opening_words,
         )
     ]

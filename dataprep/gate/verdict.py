@@ -289,7 +289,7 @@ def _diversity(profile, preset: Preset, jobs: int, cluster_sizes,
     if isinstance(language_job, Exception):
         raise language_job
     kw = {}
-    for key in ("min_distinct_2", "max_top_opening_share"):
+    for key in ("min_distinct_2", "max_top_opening_share", "min_effective_openings"):
         v = preset.threshold(key)
         if v is not None:
             kw[key] = v
@@ -543,7 +543,8 @@ def _analyses(fa: FileAssessment, profile, preset: Preset, ex, ctx: dict, found:
                     fa.notes.append(f"{part} analysis failed on this file ({fa.failed[part]}); "
                                     "its figures are missing and the file cannot pass")
                 drop = set()
-                if preset.threshold("min_distinct_2") is not None or preset.threshold("max_top_opening_share") is not None:
+                if any(preset.threshold(k) is not None
+                       for k in ("min_distinct_2", "max_top_opening_share", "min_effective_openings")):
                     drop.add("DP601")  # the thresholds explain it, with measured value and limit
                 found += [f for f in fdiv if not (f.rule in drop and f.line == 0)]
                 ctx["diversity"] = fa.diversity
