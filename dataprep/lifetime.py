@@ -105,15 +105,27 @@ def ensure_tracker() -> None:
     """
     from multiprocessing import resource_tracker
 
+    # The tracker is a Python process of its own: started with this environment, it keeps its
+    # warnings about the semaphores it cleans up after a Ctrl-C ("leaked semaphore objects",
+    # "No such file or directory") out of the user's terminal, where a stop says one line.
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [before, _QUIET_TRACKER]))
     hup = getattr(signal, "SIGHUP", None)
-    if hup is None or not hasattr(signal, "pthread_sigmask"):
-        resource_tracker.ensure_running()
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    old = None
     try:
+        if hup is not None and hasattr(signal, "pthread_sigmask"):
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
         resource_tracker.ensure_running()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if before is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
 @contextlib.contextmanager

@@ -279,3 +279,14 @@ def test_quitting_the_tui_mid_scan_ends_the_analysis_processes(big, tmp_path, ho
         assert b"leaked semaphore" not in tui.output and b"Traceback" not in tui.output, bytes(tui.output[-2000:])
     finally:
         tui.kill()
+
+
+def test_the_resource_tracker_cleans_up_after_a_stop_without_printing():
+    # A process stopped by Ctrl-C can leave a semaphore registered; multiprocessing's tracker
+    # unlinks it and used to print two warnings into the terminal after dataprep's one line.
+    code = ("from dataprep.lifetime import ensure_tracker; ensure_tracker()\n"
+            "from multiprocessing import resource_tracker\n"
+            "resource_tracker.register('/mp-dataprep-test-leak', 'semaphore')\n"
+            "import os; os._exit(0)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
