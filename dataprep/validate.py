@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from operator import attrgetter
 
 from dataprep.checks.lines import LineOutcome, check_convertible, check_line
 from dataprep.checks.state import FILE_LEVEL_RULES, FileReport, FileState, file_level_findings, unreadable_report
 from dataprep.io.reader import expand_inputs
 from dataprep.schema.catalog import all_rules, get_rule
-from dataprep.schema.findings import Counts, Finding, Severity
+from dataprep.schema.findings import Counts, Finding, Severity, any_at_or_above
 
 __all__ = ["FileReport", "FileState", "LineOutcome", "ValidationResult", "check_convertible", "check_line",
            "file_level_findings", "validate", "validate_file"]
@@ -87,7 +86,7 @@ class ValidationResult:
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         if self.unreadable:
             return 2
-        return 1 if any(s.rank >= fail_on.rank for s in set(map(attrgetter("severity"), self.findings))) else 0
+        return 1 if any_at_or_above(self.findings, fail_on) else 0
 
     def to_dict(self) -> dict:
         return {"version": 1, "files": [r.to_dict() for r in self.files], "summary": self.summary()}

@@ -45,13 +45,16 @@ def _read_answers(f, offsets: np.ndarray, lengths: np.ndarray) -> list[str | Non
     texts: list[str | None] = [None] * len(offsets)
     off, size = offsets.tolist(), lengths.tolist()
     if hasattr(os, "pread"):  # one system call a line, no buffer to refill
-        fd, pread = f.fileno(), os.pread
-        for i in np.argsort(offsets, kind="stable").tolist():
-            texts[i] = answer_text(pread(fd, size[i], off[i]))
-        return texts
-    for i in np.argsort(offsets, kind="stable").tolist():  # Windows
-        f.seek(off[i])
-        texts[i] = answer_text(f.read(size[i]))
+        fd = f.fileno()
+
+        def read(at: int, n: int) -> bytes:
+            return os.pread(fd, n, at)
+    else:  # Windows
+        def read(at: int, n: int) -> bytes:
+            f.seek(at)
+            return f.read(n)
+    for i in np.argsort(offsets, kind="stable").tolist():
+        texts[i] = answer_text(read(off[i], size[i]))
     return texts
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,11 +45,9 @@ class DedupJobResult:
     @property
     def exit_code(self) -> int:
         """1 when a finding is at or above ``fail_on`` (duplicates warn, leakage DP502 is an error), else 0."""
-        from dataprep.schema.findings import Severity
+        from dataprep.schema.findings import Severity, any_at_or_above
 
-        floor = Severity(self.fail_on).rank
-        # the distinct severities first (a C-level pass): a 1M-line file has ~1.5M findings
-        return 1 if any(s.rank >= floor for s in set(map(attrgetter("severity"), self.report.findings))) else 0
+        return 1 if any_at_or_above(self.report.findings, Severity(self.fail_on)) else 0
 
     def accounting(self) -> dict[str, int]:
         """input lines = kept + removed as duplicates + not compared (every line is one of them)."""

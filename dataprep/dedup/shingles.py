@@ -291,18 +291,23 @@ def _hash_words_np(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # code points at a time when a batch first meets one (the whole table would cost ~0.3 s to fill).
 _ACTIONS = np.zeros(0x110000, dtype=np.uint8)
 _ACTIONS_FILLED = np.zeros(0x110000 >> 8, dtype=bool)
-_ACTIONS_FILLED[0] = True  # ASCII and Latin-1 below: filled at import (cheap, and the commonest block)
-_ACTIONS[:256] = [0 if _category_action(c) == chr(c) else (1 if _category_action(c) == " " else 2)
-                  for c in range(256)]
+
+
+def _fill_actions(block: int) -> None:
+    lo = block << 8
+    for c in range(lo, lo + 256):
+        a = _category_action(c)
+        _ACTIONS[c] = 0 if a == chr(c) else (1 if a == " " else 2)
+    _ACTIONS_FILLED[block] = True
+
+
+_fill_actions(0)  # ASCII and Latin-1: the commonest block, cheap at import
 
 
 def _actions_of(cps: np.ndarray) -> np.ndarray:
     blocks = np.unique(cps >> 8)
     for b in blocks[~_ACTIONS_FILLED[blocks]].tolist():
-        lo = b << 8
-        acts = [_category_action(c) for c in range(lo, lo + 256)]
-        _ACTIONS[lo:lo + 256] = [0 if a == chr(c) else (1 if a == " " else 2) for c, a in zip(range(lo, lo + 256), acts)]
-        _ACTIONS_FILLED[b] = True
+        _fill_actions(b)
     return _ACTIONS[cps]
 
 

@@ -95,6 +95,12 @@ def opening_stats(openings: pl.Series | Sequence[str], *, top: int = 10, max_wor
     return out
 
 
+def effective_openings(words_k: dict) -> int:
+    """2 to the power of the openings' entropy (bits): as many equally used openings as would
+    be as varied (10 templates used equally: 10, however large the set)."""
+    return round(2 ** words_k["entropy"])
+
+
 def low_diversity(
     lexical: dict,
     openings: dict,
@@ -124,7 +130,7 @@ def low_diversity(
             reasons.append(f"{t['share']:.0%} of {role} texts open with \"{t['opening']}\" (max {max_top_opening_share:.0%})")
             data[f"{role}_top_opening"] = t
         if o and o["top"] and openings[role]["texts"] >= EFFECTIVE_MIN_TEXTS:
-            eff = round(2 ** o["entropy"])
+            eff = effective_openings(o)
             if eff < min_effective_openings:
                 reasons.append(f"{role} texts have {eff:,} effective openings ({o['distinct']:,} distinct; "
                                f"min {min_effective_openings:,})")

@@ -347,13 +347,15 @@ def _measure(preset: Preset, key: str, ctx: dict) -> tuple[object, str]:
                 detail = f"{o['top'][0]['count']} {r} texts open with \"{o['top'][0]['opening']}\""
         return (None, "no words") if best is None else (round(best, 4), detail)
     if key == "min_effective_openings":
+        from dataprep.diversity.openings import effective_openings
+
         if not div:
             return None, "diversity not analysed"
         vals = {}
         for r in ("user", "assistant"):
             o = div["openings"].get(r, {}).get("words_3")
             if o and o.get("top"):
-                vals[r] = (round(2 ** o["entropy"]), o["distinct"])
+                vals[r] = (effective_openings(o), o["distinct"])
         if not vals:
             return None, "no words"
         role = min(vals, key=lambda r: vals[r][0])

@@ -10,7 +10,7 @@ from operator import attrgetter
 from dataprep.schema.catalog import get_rule
 from dataprep.schema.severity import Severity
 
-__all__ = ["Counts", "Finding", "Severity", "make_finding"]  # Severity: re-exported, where callers import it
+__all__ = ["Counts", "Finding", "Severity", "any_at_or_above", "make_finding"]  # Severity: re-exported, where callers import it
 
 
 @dataclass(slots=True)
@@ -106,6 +106,12 @@ class Counts:
             for rule, n in p.by_rule.items():
                 c.by_rule[rule] = c.by_rule.get(rule, 0) + n
         return c
+
+
+def any_at_or_above(findings: Iterable[Finding], severity: Severity) -> bool:
+    """Whether a finding weighs at least ``severity`` (the exit-code test): the distinct
+    severities are gathered in one C-level pass first (a 1M-line file has ~1.5M findings)."""
+    return any(s.rank >= severity.rank for s in set(map(attrgetter("severity"), findings)))
 
 
 _RULE_SEVERITY = attrgetter("rule", "severity")
