@@ -46,7 +46,7 @@ import xxhash
 from dataprep import __version__
 
 # Bump when the Profile's columns or meaning change: old entries are then ignored (another key).
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: finding messages are masked when made (entries of 3 may quote a secret)
 MAGIC = b"DPCACHE\x00"
 END = b"DPCEND\x00\x00"
 _TRAILER = struct.Struct("<QQ8s")  # header length, header xxh3-64, END

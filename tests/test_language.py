@@ -106,3 +106,57 @@ def test_50_50_mix_through_the_diversity_report(tmp_path):
     shares = report["languages"]
     assert abs(shares["en"]["share"] - 0.5) <= 0.03, shares
     assert abs(shares["zh"]["share"] - 0.5) <= 0.03, shares
+
+
+def _stock_langdetect(text: str, candidates: tuple[str, ...]) -> tuple[str, float]:
+    """langdetect as shipped: every profile loaded, a prior of 1 on the candidates."""
+    import langdetect.detector_factory as df
+
+    df.DetectorFactory.seed = 0
+    if df._factory is None:
+        df.init_factory()
+    det = df._factory.create()
+    det.set_prior_map({c: 1.0 for c in candidates})
+    det.append(text)
+    best = det.get_probabilities()[0]
+    return ("zh" if best.lang.startswith("zh-") else best.lang), float(best.prob)
+
+
+REAL_TEXTS = [
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
+    "Der schnelle braune Fuchs springt über den faulen Hund, während der Bauer zusieht.",
+    "El rápido zorro marrón salta sobre el perro perezoso mientras el granjero mira.",
+    "Le renard brun rapide saute par-dessus le chien paresseux pendant que le fermier regarde.",
+    "Szybki brązowy lis przeskakuje nad leniwym psem, a rolnik patrzy z ganku.",
+    "Rask brun rev hopper over den late hunden mens bonden ser på fra verandaen.",
+    "Быстрая коричневая лиса прыгает через ленивую собаку, пока фермер смотрит.",
+    "Швидка руда лисиця перестрибує через лінивого пса, поки фермер дивиться.",
+    "الثعلب البني السريع يقفز فوق الكلب الكسول بينما يراقب المزارع من الشرفة",
+    "तेज़ भूरी लोमड़ी आलसी कुत्ते के ऊपर कूदती है जबकि किसान बरामदे से देखता है",
+    "ok ok ok",  # few features
+]
+
+
+@pytest.mark.parametrize("text", REAL_TEXTS)
+def test_restricted_langdetect_is_bit_identical_to_stock_langdetect_with_a_prior(text):
+    # The detector keeps only the candidates' probabilities (skipping the other 24-52 languages);
+    # the answer and its probability must be exactly what langdetect gives with a prior on them.
+    counts = lang.script_counts(text)
+    script = max(counts, key=counts.get)
+    candidates = lang._CANDIDATES[script]
+    assert lang._langdetect(text, candidates) == _stock_langdetect(text, candidates)
+    kept = lang._RESTRICTED[candidates]
+    assert set(kept.langlist) <= set(candidates) and len(kept.langlist) < 55
+
+
+def test_restricted_langdetect_matches_stock_on_real_data():
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_en_demo.json"
+    if not data.exists():
+        pytest.skip("../shared/data is not in this checkout")
+    texts = [r["output"] for r in json.loads(data.read_text(encoding="utf-8"))[:60]]
+    latin = lang._CANDIDATES["latin"]
+    for t in texts:
+        cleaned = clean_text(t)[: lang.MAX_CHARS]
+        if len(cleaned) < 20:
+            continue
+        assert lang._langdetect(cleaned, latin) == _stock_langdetect(cleaned, latin), t[:80]

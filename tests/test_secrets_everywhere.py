@@ -74,8 +74,9 @@ def leaks(text: str, names=SECRETS) -> list[str]:
 
 
 def planted_dataset(path: Path) -> Path:
-    """130 chat lines; every secret opens some user and assistant turns, the system prompt
-    carries one on every line, and the first 10 lines repeat (exact duplicate clusters)."""
+    """133 chat lines; every secret opens some user and assistant turns, the system prompt
+    carries one on every line, the first 10 lines repeat (exact duplicate clusters), and two
+    lines hold secrets where a role, a key, a tool name and a schema type belong."""
     names = list(SECRETS)
     rows = []
     for i in range(120):
@@ -87,6 +88,12 @@ def planted_dataset(path: Path) -> Path:
             {"role": "assistant", "content": f"{first} {DP305['github token']} is what I found for request {i}."},
         ]})
     rows += rows[:10]
+    # secrets where the structure is wrong: the structural findings quote these values
+    rows.append({"messages": [{"role": DP305["openai key"], "content": "hi"},
+                              {"role": "assistant", "content": "ok", AWS_ID: 1}]})
+    rows.append({"messages": [{"role": "user", "content": "weather?"}, {"role": "assistant", "content": "sunny"}],
+                 "tools": [{"type": "function", "function": {"name": DP305["github token"],
+                                                             "parameters": {"type": DP305["slack token"]}}}]})
     lines = [json.dumps(r) for r in rows]
     # one line no repair can save (no assistant turn): fix and convert reject it
     lines.append(json.dumps({"messages": [{"role": "user", "content": f"{DP305['slack token']} alone"}]}))

@@ -6,6 +6,17 @@ from dataprep.schema.catalog import all_rules
 from dataprep.schema.findings import Finding, Severity
 
 _RULES: dict = {}
+_REDACT = None
+
+
+def _redact(message: str) -> str:
+    # dataprep.mask imports the content rules, which import this module: bound at first use
+    global _REDACT
+    if _REDACT is None:
+        from dataprep.mask import redact
+
+        _REDACT = redact
+    return _REDACT(message)
 
 
 def _load_rules() -> dict:
@@ -27,10 +38,11 @@ class Sink:
 
     def add(self, rule: str, message: str, pointer: str | None = None, column: int | None = None,
             line: int | None = None) -> None:
+        """Record a finding. Its message and pointer are masked here, once for every output:
+        they quote the data (an unknown role, a schema type, a key), which may hold a secret."""
         r = self._rules[rule]
-        self.findings.append(
-            Finding(rule, r.name, r.severity, self.path, self.line if line is None else line, message, column, pointer)
-        )
+        self.findings.append(Finding(rule, r.name, r.severity, self.path, self.line if line is None else line,
+                                     _redact(message), column, pointer and _redact(pointer)))
 
     @property
     def has_error(self) -> bool:

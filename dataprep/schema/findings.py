@@ -57,10 +57,13 @@ def make_finding(
     pointer: str | None = None,
     severity: Severity | str | None = None,
 ) -> Finding:
-    """Build a finding for a catalog rule; name and default severity come from the catalog."""
+    """Build a finding for a catalog rule; name and default severity come from the catalog.
+    Message and pointer are masked (``dataprep.mask.redact``): they may quote the data."""
+    from dataprep.mask import redact
+
     r = get_rule(rule)
     sev = Severity(severity) if severity is not None else r.severity
-    return Finding(rule, r.name, sev, path, line, message, column, pointer)
+    return Finding(rule, r.name, sev, path, line, redact(message), column, pointer and redact(pointer))
 
 
 @dataclass(slots=True)

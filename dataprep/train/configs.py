@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dataprep.mask import redact
+
 from .config import ConfigError, TrainConfig
 from .data import (
     ConversionStats,
@@ -410,7 +412,7 @@ def openai_to_sharegpt(rows: list[tuple[int, dict[str, Any]]]) -> ShareGPTConver
                 if not turns or len(turns) % 2:
                     reason = "the conversation does not end with an assistant turn"
         if reason is not None:
-            conv.skipped.append((lineno, reason))
+            conv.skipped.append((lineno, redact(reason)))  # the reason quotes the data
             continue
         w0 = sum(1 for f in assistant_flags if not f)
         conv.weight0_turns += w0
