@@ -134,7 +134,7 @@ def run_one(argv: list[str], timeout: float, cwd: str) -> dict:
             "exit": "timeout" if timed_out else proc.returncode,
             "traceback": "Traceback (most recent call last)" in text,
             "rss_parent_mb": rusage.ru_maxrss / 1024, "rss_worker_mb": max(workers.values(), default=0.0),
-            "workers": len(workers), "tail": text[-600:]}
+            "workers": len(workers), "tail": text[-600:], "output": text}
 
 
 def matrix(corpora: dict[str, Path], commands: list[str], timeout: float) -> list[dict]:

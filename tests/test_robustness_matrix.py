@@ -32,3 +32,25 @@ def test_every_command_on_hostile_and_templated_data(tmp_path):
            if r["traceback"] or r["exit"] not in (0, 1, 2) or r["wall_s"] > 30]
     assert not bad, bad
     # The gate's verdict on templated data is pinned in tests/test_degenerate.py and test_fail_closed.py.
+
+
+def test_fuzzed_real_examples_through_every_command(tmp_path):
+    # benchmarks/fuzz_commands.py on one seed: mutated sample_data lines of every format, with
+    # secrets planted where the structure is wrong (a role, a key, a schema type) as well as in text.
+    _load("bench_robustness")
+    fuzz = _load("fuzz_commands")
+    data = fuzz.fuzz_file(tmp_path / "fuzz.jsonl", seed=1, lines=200)
+    assert any(s.encode() in data.read_bytes() for s in fuzz.SECRETS)  # the search can fail
+    bad = []
+    commands = {c: fuzz.COMMANDS[c] for c in ("tokens", "dedup", "diversity", "gate", "audit", "fix",
+                                                "train-dry-run")}
+    commands["validate"] = ["validate", "{f}", "-f", "json"]  # every finding, not the first 20
+    for cmd, args in commands.items():
+        out = tmp_path / cmd
+        out.mkdir()
+        argv = [str(Path(sys.executable).with_name("dataprep"))] + [x.format(f=data, o=out) for x in args]
+        r = fuzz.run_one(argv, 60, str(out))
+        leaks = fuzz.leaked(out, r["output"])
+        if r["traceback"] or r["exit"] not in (0, 1, 2) or r["wall_s"] > 30 or leaks:
+            bad.append((cmd, r["exit"], leaks, r["tail"][-300:]))
+    assert not bad, bad
